@@ -1,0 +1,39 @@
+# Two commands matter: `make run` and `make test`. Both install what is missing first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint typecheck unit integration e2e clean
+
+run: install
+	$(BIN)/wallet serve
+
+test: install lint typecheck
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+# Re-installs whenever pyproject.toml changes, so a pulled dependency is never missing.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check layers functions tests
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

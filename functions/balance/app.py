@@ -1,0 +1,17 @@
+"""GET /wallet/balance/{userId}: every balance of a wallet, read from the store."""
+
+from typing import Any
+
+from wallet.entrypoints import api
+from wallet.entrypoints.request import Request
+from wallet.service_layer.views import balances_view
+
+
+def handler(event: api.Event, context: object) -> dict[str, Any]:
+    return api.handle(event, balance)
+
+
+def balance(request: Request) -> api.Response:
+    user_id, currency = request.path_user_id(), request.currency(request.query.get("currency"))
+    balances = request.container.wallet.balances(request.principal, user_id)
+    return api.ok(balances_view(user_id, currency.code, balances))

@@ -1,0 +1,15 @@
+"""POST /wallet/deposit: money enters a wallet from outside."""
+
+from typing import Any
+
+from wallet.domain.commands import Deposit
+from wallet.entrypoints import api
+from wallet.entrypoints.request import Request
+
+
+def handler(event: api.Event, context: object) -> dict[str, Any]:
+    return api.handle(event, deposit)
+
+
+def deposit(request: Request) -> api.Response:
+    return api.submit(request, Deposit(request.user_id("userId"), *request.money()))

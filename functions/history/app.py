@@ -1,0 +1,19 @@
+"""GET /wallet/history/{userId}: a wallet's entries, filtered and cursor-paginated."""
+
+from typing import Any
+
+from wallet.entrypoints import api
+from wallet.entrypoints.history_query import history_filters, next_cursor
+from wallet.entrypoints.request import Request
+from wallet.service_layer.views import history_item
+
+
+def handler(event: api.Event, context: object) -> dict[str, Any]:
+    return api.handle(event, history)
+
+
+def history(request: Request) -> api.Response:
+    filters = history_filters(request)
+    entries, more = request.container.wallet.history(request.principal, filters)
+    items = [history_item(entry) for entry in entries]
+    return api.ok({"items": items, "nextCursor": next_cursor(entries) if more else None})

@@ -1,0 +1,19 @@
+"""GET /wallet/transactions/{id}: one transaction, its rejection, or that it is pending."""
+
+from typing import Any
+
+from wallet.entrypoints import api
+from wallet.entrypoints.request import Request
+from wallet.service_layer.views import outcome_view
+
+
+def handler(event: api.Event, context: object) -> dict[str, Any]:
+    return api.handle(event, transaction)
+
+
+def transaction(request: Request) -> api.Response:
+    command_id = request.path_parameters.get("id", "")
+    outcome = request.container.wallet.lookup(request.principal, command_id)
+    if outcome is None:
+        return api.ok({"id": command_id, "status": "pending"})
+    return api.ok(outcome_view(outcome, request.principal))

@@ -1,0 +1,229 @@
+"""The ledger on SQL: one implementation for every dialect.
+
+A consumer batch is one database transaction: lock and read the balances it
+touches (in a fixed order, so concurrent consumers cannot deadlock), read the
+outcomes of its command ids (so a redelivered command is answered from the
+record instead of applied twice), then write with a few `executemany` calls.
+"""
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from wallet.adapters.sql_dialect import Cursor, Dialect
+from wallet.domain.commands import Envelope
+from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.ledger import BalanceKey, Posting, Rejection, Transaction, kind_of
+from wallet.service_layer.ports import (
+    Applied,
+    HistoryEntry,
+    HistoryQuery,
+    LedgerBatch,
+    LedgerStore,
+)
+
+SCHEMA_VERSION = 1
+IN_LIST_SIZE_MAX = 500  # keeps every statement well under each backend's parameter limit
+
+_TRANSACTION_COLUMNS = "id, request_hash, status, kind, currency, amount, error_code, " \
+    "error_message, created_at, wallet_id"
+_ENTRY_COLUMNS = "seq, transaction_id, entry_type, currency, amount, balance_after, " \
+    "counterparty, created_at, account_id"
+
+
+class SqlLedgerStore(LedgerStore):
+    def __init__(self, dialect: Dialect) -> None:
+        self._db = dialect
+
+    def migrate(self) -> int:
+        with self._db.write() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cursor.execute("SELECT MAX(version) FROM schema_version")
+            current = cursor.fetchone()[0] or 0
+            if current < SCHEMA_VERSION:
+                for statement in self._db.schema():
+                    cursor.execute(statement)
+                cursor.execute(self._db.sql("INSERT INTO schema_version VALUES (?)"),
+                               (SCHEMA_VERSION,))
+        return max(current, SCHEMA_VERSION)
+
+    @contextmanager
+    def batch(self) -> Iterator[LedgerBatch]:
+        with self._db.write() as cursor:
+            yield _SqlBatch(self._db, cursor)
+
+    def outcome(self, command_id: str) -> Outcome | None:
+        with self._db.read() as cursor:
+            return _load_outcomes(self._db, cursor, [command_id]).get(command_id)
+
+    def balances(self, account_id: str) -> dict[str, int]:
+        with self._db.read() as cursor:
+            cursor.execute(
+                self._db.sql("SELECT currency, balance FROM balances WHERE account_id = ?"),
+                (account_id,),
+            )
+            return {currency: int(balance) for currency, balance in cursor.fetchall()}
+
+    def history(self, query: HistoryQuery) -> list[HistoryEntry]:
+        where, params = _history_filter(self._db, query)
+        direction = "ASC" if query.ascending else "DESC"
+        statement = (f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} "
+                     f"ORDER BY seq {direction} LIMIT ?")
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(statement), (*params, query.limit))
+            return [_history_entry(self._db, row) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _SqlBatch(LedgerBatch):
+    def __init__(self, dialect: Dialect, cursor: Cursor) -> None:
+        self._db, self._cursor = dialect, cursor
+
+    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
+        accounts = sorted({account for account, _ in keys})
+        found: dict[BalanceKey, int] = {}
+        for chunk in _chunks(accounts):
+            marks = ", ".join("?" * len(chunk))
+            self._cursor.execute(self._db.sql(
+                f"SELECT account_id, currency, balance FROM balances WHERE account_id IN "
+                f"({marks}) ORDER BY account_id, currency {self._db.lock_rows}"), chunk)
+            found.update(((a, c), int(b)) for a, c, b in self._cursor.fetchall())
+        return {key: balance for key, balance in found.items() if key in keys}
+
+    def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]:
+        return _load_outcomes(self._db, self._cursor, list(command_ids))
+
+    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
+        rows = [_transaction_row(self._db, envelope, outcome) for envelope, outcome in applied]
+        self._cursor.executemany(self._db.sql(
+            f"INSERT INTO transactions ({_TRANSACTION_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        entries = [row for _, outcome in applied for row in _entry_rows(self._db, outcome)]
+        self._cursor.executemany(self._db.sql(
+            f"INSERT INTO entries ({_ENTRY_COLUMNS.removeprefix('seq, ')}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), entries)
+        self._cursor.executemany(self._db.sql(
+            "INSERT INTO balances (account_id, currency, balance) VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance"),
+            sorted((a, c, b) for (a, c), b in balances.items()))
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_LIST_SIZE_MAX):
+        yield items[start:start + IN_LIST_SIZE_MAX]
+
+
+def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple[Any, ...]:
+    command = envelope.command
+    if isinstance(outcome, CommandRejected):
+        return (envelope.command_id, envelope.request_hash, "rejected", kind_of(command),
+                command.currency, command.amount_minor, outcome.rejection.code,
+                outcome.rejection.message, db.timestamp_in(outcome.rejected_at),
+                outcome.wallet_id)
+    t = outcome.transaction
+    return (t.id, envelope.request_hash, "committed", t.kind, t.currency, t.amount_minor,
+            None, None, db.timestamp_in(t.created_at), envelope.command.wallet_id)
+
+
+def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
+    if isinstance(outcome, CommandRejected):
+        return []
+    t = outcome.transaction
+    created = db.timestamp_in(t.created_at)
+    rows = []
+    for posting in t.postings:
+        other = next(p.account_id for p in t.postings if p is not posting)
+        rows.append((t.id, _entry_type(t.kind, posting.amount_minor), t.currency,
+                     posting.amount_minor, posting.balance_after_minor, other, created,
+                     posting.account_id))
+    return rows
+
+
+def _entry_type(kind: str, amount_minor: int) -> str:
+    if kind != "transfer":
+        return kind
+    return "transfer_in" if amount_minor > 0 else "transfer_out"
+
+
+def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:
+    rows: list[Any] = []
+    for chunk in _chunks(command_ids):
+        marks = ", ".join("?" * len(chunk))
+        cursor.execute(db.sql(
+            f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE id IN ({marks})"), chunk)
+        rows.extend(cursor.fetchall())
+    committed = [row[0] for row in rows if row[2] == "committed"]
+    postings = _load_postings(db, cursor, committed)
+    return {row[0]: _outcome(db, row, postings.get(row[0], ())) for row in rows}
+
+
+def _load_postings(
+    db: Dialect, cursor: Cursor, transaction_ids: list[str]
+) -> dict[str, tuple[Posting, ...]]:
+    found: dict[str, tuple[Posting, ...]] = {}
+    for chunk in _chunks(transaction_ids):
+        marks = ", ".join("?" * len(chunk))
+        cursor.execute(db.sql(
+            "SELECT transaction_id, account_id, amount, balance_after FROM entries "
+            f"WHERE transaction_id IN ({marks}) ORDER BY seq"), chunk)
+        for transaction_id, account_id, amount, after in cursor.fetchall():
+            posting = Posting(account_id, int(amount), int(after))
+            found[transaction_id] = (*found.get(transaction_id, ()), posting)
+    return found
+
+
+def _outcome(db: Dialect, row: Any, postings: tuple[Posting, ...]) -> Outcome:
+    identifier, request_hash, status, kind, currency, amount, code, message, created, wallet = row
+    moment = db.timestamp_out(created)
+    if status == "rejected":
+        rejection = Rejection(code, message)
+        return CommandRejected(identifier, request_hash, rejection, moment, wallet)
+    transaction = Transaction(identifier, kind, currency, int(amount), moment, postings)
+    return TransactionCommitted(identifier, request_hash, transaction)
+
+
+def _history_filter(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["account_id = ?"]
+    params: list[Any] = [query.account_id]
+    optional = (
+        ("seq > ?" if query.ascending else "seq < ?", query.after_seq),
+        ("entry_type = ?", query.entry_type),
+        ("currency = ?", query.currency),
+        ("created_at >= ?", query.created_from and db.timestamp_in(query.created_from)),
+        ("created_at <= ?", query.created_to and db.timestamp_in(query.created_to)),
+    )
+    for clause, value in optional:
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if query.amount_ranges:
+        ranges, range_params = _amount_ranges(query)
+        clauses.append(ranges)
+        params.extend(range_params)
+    return " AND ".join(clauses), params
+
+
+def _amount_ranges(query: HistoryQuery) -> tuple[str, list[Any]]:
+    """Amount bounds are per currency, since a minor unit means different things in each."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    for bounds in query.amount_ranges:
+        parts: list[str] = ["currency = ?"]
+        values: list[Any] = [bounds.currency]
+        if bounds.minor_min is not None:
+            parts.append("ABS(amount) >= ?")
+            values.append(bounds.minor_min)
+        if bounds.minor_max is not None:
+            parts.append("ABS(amount) <= ?")
+            values.append(bounds.minor_max)
+        alternatives.append("(" + " AND ".join(parts) + ")")
+        params.extend(values)
+    return "(" + " OR ".join(alternatives) + ")", params
+
+
+def _history_entry(db: Dialect, row: Any) -> HistoryEntry:
+    seq, transaction_id, entry_type, currency, amount, after, counterparty, created, _ = row
+    return HistoryEntry(int(seq), transaction_id, entry_type, currency, abs(int(amount)),
+                        int(after), counterparty, db.timestamp_out(created))

@@ -1,0 +1,93 @@
+"""SQLite: the embedded default. One file, WAL, and fsync on every commit.
+
+`synchronous=FULL` makes each commit durable before it returns, which is what
+lets the consumer acknowledge a batch; batching amortises that fsync. Readers
+get one connection per thread, so WAL lets them run beside the writer.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from wallet.adapters.sql_dialect import LEDGER_TABLES, Cursor, Dialect, statements
+from wallet.domain.errors import Unavailable
+
+BUSY_TIMEOUT_MS = 10_000
+
+_APPEND_ONLY = (
+    "CREATE TRIGGER {table}_no_{action} BEFORE {action} ON {table} "
+    "BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+)
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    lock_rows = ""  # BEGIN IMMEDIATE already holds the one write lock
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def schema(self) -> list[str]:
+        tables = LEDGER_TABLES.format(timestamp="TEXT", serial="INTEGER")
+        triggers = [_APPEND_ONLY.format(table=table, action=action)
+                    for table in ("transactions", "entries") for action in ("UPDATE", "DELETE")]
+        return [*statements(tables), *triggers]
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        cursor = self._connection().cursor()
+        try:
+            yield cursor
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("the database is busy; retry") from exc
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+        except sqlite3.OperationalError as exc:
+            connection.rollback()
+            raise Unavailable("the database is busy; retry") from exc
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._guard:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+            with self._guard:
+                self._connections.append(connection)
+        return connection
+

@@ -1,0 +1,105 @@
+"""Configuration, read once at start-up from a mapping (the environment by default).
+
+Every value is cast and checked here, and a bad one fails loudly with the name
+of its key, so nothing downstream ever parses an environment variable.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wallet.domain.errors import ValidationError
+from wallet.domain.money import Currency, currency_of, parse_amount
+
+
+class ConfigError(Exception):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str
+    port: int
+    data_dir: Path
+    jwt_secret: str | None
+    wait_for_commit_ms: int
+    default_currency: Currency
+    amount_max: str
+    log_partitions: int
+    log_depth_max: int
+    batch_size_max: int
+    handler_threads: int
+    waiters_max: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        source = _Source(os.environ if env is None else env)
+        currency = source.currency("WALLET_DEFAULT_CURRENCY", "USD")
+        return cls(
+            host=source.text("WALLET_HOST", "127.0.0.1"),
+            port=source.integer("WALLET_PORT", 8000, 0, 65535),
+            data_dir=Path(source.text("WALLET_DATA_DIR", ".wallet")),
+            jwt_secret=source.secret("WALLET_JWT_SECRET"),
+            wait_for_commit_ms=source.integer("WALLET_WAIT_FOR_COMMIT_MS", 5000, 0, 60_000),
+            default_currency=currency,
+            amount_max=source.amount("WALLET_AMOUNT_MAX", "1000000000", currency),
+            log_partitions=source.integer("WALLET_LOG_PARTITIONS", 8, 1, 256),
+            log_depth_max=source.integer("WALLET_LOG_DEPTH_MAX", 10_000, 1, 1_000_000),
+            batch_size_max=source.integer("WALLET_BATCH_SIZE_MAX", 500, 1, 10_000),
+            handler_threads=source.integer("WALLET_HANDLER_THREADS", 64, 1, 1024),
+            waiters_max=source.integer("WALLET_WAITERS_MAX", 20_000, 1, 1_000_000),
+            log_level=source.choice("WALLET_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING")),
+        )
+
+    def amount_minor_max(self, currency: Currency) -> int:
+        """The configured maximum, expressed in this currency's minor units."""
+        whole, _, fraction = self.amount_max.partition(".")
+        assert not fraction.strip("0"), "WALLET_AMOUNT_MAX is validated as whole units"
+        return int(whole) * currency.scale
+
+
+class _Source:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, key: str, default: str) -> str:
+        value = self._env.get(key, default).strip()
+        if not value:
+            raise ConfigError(key, "must not be empty")
+        return value
+
+    def secret(self, key: str) -> str | None:
+        value = self._env.get(key)
+        if value is not None and len(value) < 16:
+            raise ConfigError(key, "must be at least 16 characters")
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        raw = self.text(key, str(default))
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ConfigError(key, f"must be a whole number from {low} to {high}, not {raw!r}")
+        return int(raw)
+
+    def currency(self, key: str, default: str) -> Currency:
+        try:
+            return currency_of(self.text(key, default))
+        except ValidationError as exc:
+            raise ConfigError(key, exc.message) from exc
+
+    def amount(self, key: str, default: str, currency: Currency) -> str:
+        raw = self.text(key, default)
+        try:
+            parse_amount(raw, Currency(currency.code, 0), 10**30)
+        except ValidationError as exc:
+            raise ConfigError(key, "must be a positive whole number of major units") from exc
+        return raw
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key, default).upper()
+        if value not in choices:
+            raise ConfigError(key, f"must be one of {', '.join(choices)}")
+        return value

@@ -1,0 +1,93 @@
+"""The wire form of envelopes and events: compact JSON, amounts as integers.
+
+Both log adapters and both pub/sub adapters share it, so the embedded stack
+and the distributed one speak exactly the same bytes.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
+from wallet.domain.errors import ValidationError
+from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.ledger import Posting, Rejection, Transaction
+
+_COMMAND_TYPES: dict[str, type[LedgerCommand]] = {
+    "deposit": Deposit,
+    "payout": Payout,
+    "transfer": Transfer,
+}
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    command = envelope.command
+    body = {"id": envelope.command_id, "hash": envelope.request_hash,
+            "type": type(command).__name__.lower(), **vars(command)}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Raises ValidationError for anything that is not a well-formed envelope."""
+    try:
+        body = json.loads(data)
+        command_type = _COMMAND_TYPES[body.pop("type")]
+        envelope_id, request_hash = str(body.pop("id")), str(body.pop("hash"))
+        command = command_type(**body)
+        _check_fields(command)
+    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+        raise ValidationError(f"undecodable command: {exc!r}"[:200]) from exc
+    return Envelope(envelope_id, request_hash, command)
+
+
+def _check_fields(command: LedgerCommand) -> None:
+    """A log is an input like any other: trust no field's type."""
+    for name, value in vars(command).items():
+        expected = int if name == "amount_minor" else str
+        if type(value) is not expected:
+            raise ValidationError(f"field {name} has the wrong type")
+    if command.amount_minor <= 0:
+        raise ValidationError("amount must be positive")
+
+
+def encode_outcome(outcome: Outcome) -> str:
+    head: dict[str, Any] = {"commandId": outcome.command_id, "hash": outcome.request_hash}
+    if isinstance(outcome, CommandRejected):
+        head["rejection"] = {"code": outcome.rejection.code, "message": outcome.rejection.message,
+                             "at": outcome.rejected_at.isoformat(),
+                             "wallet": outcome.wallet_id}
+    else:
+        head["transaction"] = transaction_to_dict(outcome.transaction)
+    return json.dumps(head, separators=(",", ":"))
+
+
+def decode_outcome(text: str | bytes) -> Outcome:
+    body = json.loads(text)
+    if "rejection" in body:
+        rejection = Rejection(body["rejection"]["code"], body["rejection"]["message"])
+        moment = datetime.fromisoformat(body["rejection"]["at"])
+        wallet_id = body["rejection"]["wallet"]
+        return CommandRejected(body["commandId"], body["hash"], rejection, moment, wallet_id)
+    return TransactionCommitted(
+        body["commandId"], body["hash"], transaction_from_dict(body["transaction"])
+    )
+
+
+def transaction_to_dict(transaction: Transaction) -> dict[str, Any]:
+    return {
+        "id": transaction.id,
+        "kind": transaction.kind,
+        "currency": transaction.currency,
+        "amount": transaction.amount_minor,
+        "createdAt": transaction.created_at.isoformat(),
+        "postings": [[p.account_id, p.amount_minor, p.balance_after_minor]
+                     for p in transaction.postings],
+    }
+
+
+def transaction_from_dict(body: dict[str, Any]) -> Transaction:
+    postings = tuple(Posting(str(a), int(m), int(b)) for a, m, b in body["postings"])
+    return Transaction(
+        str(body["id"]), str(body["kind"]), str(body["currency"]), int(body["amount"]),
+        datetime.fromisoformat(body["createdAt"]), postings,
+    )

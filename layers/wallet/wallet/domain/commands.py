@@ -1,0 +1,67 @@
+"""Commands: what a caller asks the ledger to do, in the imperative.
+
+Amounts are integer minor units; validation happened before a command exists,
+so the ledger only ever sees well-formed, authorised requests.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Deposit:
+    user_id: str
+    amount_minor: int
+    currency: str
+
+    @property
+    def wallet_id(self) -> str:
+        return self.user_id
+
+
+@dataclass(frozen=True)
+class Payout:
+    user_id: str
+    amount_minor: int
+    currency: str
+
+    @property
+    def wallet_id(self) -> str:
+        return self.user_id
+
+
+@dataclass(frozen=True)
+class Transfer:
+    from_user_id: str
+    to_user_id: str
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        assert self.from_user_id != self.to_user_id, "a transfer needs two wallets"
+
+    @property
+    def wallet_id(self) -> str:
+        """The debited wallet keys the log, so debits on one wallet keep their order."""
+        return self.from_user_id
+
+
+LedgerCommand = Deposit | Payout | Transfer
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A command as it travels the log: its id makes redelivery harmless."""
+
+    command_id: str
+    request_hash: str
+    command: LedgerCommand
+
+
+def request_hash(command: LedgerCommand) -> str:
+    """Fingerprint of what was asked, to tell a retry from a reused key.
+
+    `|` cannot occur in user ids or currency codes, so the join is unambiguous.
+    """
+    fields = [type(command).__name__, *(str(value) for value in vars(command).values())]
+    return hashlib.sha256("|".join(fields).encode()).hexdigest()

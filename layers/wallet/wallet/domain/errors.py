@@ -1,0 +1,67 @@
+"""Operating errors: named outcomes a caller can act on.
+
+Each carries a stable `code`; only the HTTP edge turns a code into a status.
+Programmer errors are assertions elsewhere, never one of these.
+"""
+
+
+class WalletError(Exception):
+    """Base of every operating error; `code` is the contract, `message` is for people."""
+
+    code = "wallet_error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(WalletError):
+    code = "validation_error"
+
+
+class Unauthorized(WalletError):
+    code = "unauthorized"
+
+
+class Forbidden(WalletError):
+    code = "forbidden"
+
+
+class NotFound(WalletError):
+    code = "not_found"
+
+
+class MethodNotAllowed(WalletError):
+    code = "method_not_allowed"
+
+
+class IdempotencyKeyReused(WalletError):
+    code = "idempotency_key_reused"
+
+
+class PayloadTooLarge(WalletError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(WalletError):
+    code = "unsupported_media_type"
+
+
+class InsufficientFunds(WalletError):
+    code = "insufficient_funds"
+
+
+class BalanceLimitExceeded(WalletError):
+    code = "balance_limit_exceeded"
+
+
+class Unavailable(WalletError):
+    code = "unavailable"
+
+
+REJECTIONS: dict[str, type[WalletError]] = {
+    error.code: error
+    for error in (InsufficientFunds, BalanceLimitExceeded, IdempotencyKeyReused)
+}
+"""The errors the ledger itself may answer with, by code, so a stored outcome can be rebuilt."""

@@ -1,0 +1,29 @@
+"""Events: what the ledger did, in the past tense.
+
+One is published per applied command, after the database commit, so anyone
+who sees an event can read its effect from the store.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from wallet.domain.ledger import Rejection, Transaction
+
+
+@dataclass(frozen=True)
+class TransactionCommitted:
+    command_id: str
+    request_hash: str
+    transaction: Transaction
+
+
+@dataclass(frozen=True)
+class CommandRejected:
+    command_id: str
+    request_hash: str
+    rejection: Rejection
+    rejected_at: datetime
+    wallet_id: str  # whose request it was: the only user who may look it up
+
+
+Outcome = TransactionCommitted | CommandRejected

@@ -1,0 +1,93 @@
+"""The HTTP edge shared by every handler: run an action, map its result to a response.
+
+This is the only place where an error code becomes an HTTP status, and the
+only place that writes the per-request log line.
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wallet import bootstrap
+from wallet.domain.commands import LedgerCommand
+from wallet.domain.errors import REJECTIONS, WalletError
+from wallet.domain.events import CommandRejected
+from wallet.entrypoints.request import Request
+from wallet.service_layer.views import outcome_view
+
+log = logging.getLogger("wallet.http")
+
+STATUS_BY_CODE = {
+    "validation_error": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+    "method_not_allowed": 405, "idempotency_key_reused": 409, "payload_too_large": 413,
+    "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
+    "unavailable": 503,
+}
+
+Event = Mapping[str, Any]
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Action = Callable[[Request], Response]
+
+
+def handle(event: Event, action: Action) -> dict[str, Any]:
+    """Runs one request end to end; nothing escapes as an unhandled exception."""
+    started = time.perf_counter()
+    context = event.get("requestContext") or {}
+    request_id = str(context.get("requestId") or uuid.uuid4())
+    try:
+        response = action(Request(event, bootstrap.current()))
+    except WalletError as error:
+        response = error_response(error)
+    except Exception:
+        log.exception("unhandled error", extra={"request_id": request_id})
+        response = Response(500, {"error": {"code": "internal", "message": "internal error"}})
+    log.info("request", extra={
+        "request_id": request_id, "route": event.get("routeKey"), "status": response.status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3)})
+    return to_result(response, request_id)
+
+
+def error_response(error: WalletError) -> Response:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.field is not None:
+        body["field"] = error.field
+    return Response(STATUS_BY_CODE[error.code], {"error": body})
+
+
+def to_result(response: Response, request_id: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", "X-Request-Id": request_id,
+               "Cache-Control": "no-store", **response.headers}
+    return {"statusCode": response.status, "headers": headers,
+            "body": json.dumps(response.body, separators=(",", ":"))}
+
+
+def ok(body: Any) -> Response:
+    return Response(200, body)
+
+
+def submit(request: Request, command: LedgerCommand) -> Response:
+    """Hands a command to the ledger and answers with its outcome, or 202 if it is late."""
+    principal = request.principal
+    submitted = request.container.wallet.submit(principal, command, request.idempotency_key)
+    headers = {"Idempotent-Replayed": "true"} if submitted.replayed else {}
+    outcome = submitted.outcome
+    if outcome is None:
+        location = f"/wallet/transactions/{submitted.command_id}"
+        return Response(202, {"id": submitted.command_id, "status": "pending"},
+                        {**headers, "Location": location})
+    if isinstance(outcome, CommandRejected):
+        error = error_response(REJECTIONS[outcome.rejection.code](outcome.rejection.message))
+        return Response(error.status, error.body, headers)
+    return Response(201, outcome_view(outcome, principal), headers)

@@ -1,0 +1,92 @@
+"""History's query string: filters, ordering and the opaque cursor."""
+
+import base64
+import binascii
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from wallet.domain.errors import ValidationError
+from wallet.entrypoints.request import Request
+from wallet.service_layer.ports import HistoryEntry, HistoryQuery
+from wallet.service_layer.wallet import HistoryFilters
+
+LIMIT_DEFAULT, LIMIT_MAX = 50, 200
+ENTRY_TYPES = ("deposit", "payout", "transfer_in", "transfer_out")
+_CURSOR = re.compile(r"s([0-9]{1,19})")
+_DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+
+
+def history_filters(request: Request) -> HistoryFilters:
+    query = request.query
+    currency = query.get("currency")
+    low, high = _bound(query.get("minAmount"), "minAmount"), _bound(
+        query.get("maxAmount"), "maxAmount")
+    return HistoryFilters(
+        HistoryQuery(
+            account_id=request.path_user_id(),
+            limit=_limit(query.get("limit")),
+            after_seq=_cursor(query.get("cursor")),
+            ascending=_ascending(query.get("order")),
+            entry_type=_choice(query.get("type"), ENTRY_TYPES, "type"),
+            currency=None if currency is None else request.currency(currency).code,
+            created_from=_moment(query.get("from"), "from", end_of_day=False),
+            created_to=_moment(query.get("to"), "to", end_of_day=True),
+        ),
+        low, high,
+    )
+
+
+def next_cursor(entries: list[HistoryEntry]) -> str:
+    return base64.urlsafe_b64encode(f"s{entries[-1].seq}".encode()).decode().rstrip("=")
+
+
+def _cursor(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("cursor is not one this API issued", "cursor") from exc
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise ValidationError("cursor is not one this API issued", "cursor")
+    return int(match.group(1))
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return LIMIT_DEFAULT
+    if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
+        raise ValidationError(f"limit must be a whole number from 1 to {LIMIT_MAX}", "limit")
+    return int(raw)
+
+
+def _ascending(raw: str | None) -> bool:
+    return _choice(raw, ("asc", "desc"), "order") == "asc"
+
+
+def _choice(raw: str | None, choices: tuple[str, ...], field: str) -> str | None:
+    if raw is not None and raw not in choices:
+        raise ValidationError(f"{field} must be one of {', '.join(choices)}", field)
+    return raw
+
+
+def _bound(raw: str | None, field: str) -> str | None:
+    if raw is not None and not _DECIMAL.fullmatch(raw):
+        raise ValidationError(f"{field} must be a non-negative decimal such as 10.50", field)
+    return raw
+
+
+def _moment(raw: str | None, field: str, end_of_day: bool) -> datetime | None:
+    """ISO 8601 date or date-time; a bare date covers its whole day, and no offset means UTC."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            start = datetime.combine(day, time(), UTC)
+            return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError as exc:
+        raise ValidationError(f"{field} must be an ISO 8601 date or date-time", field) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

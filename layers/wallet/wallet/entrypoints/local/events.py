@@ -1,0 +1,60 @@
+"""Turns aiohttp requests into API Gateway HTTP API (payload v2) events, and back."""
+
+import base64
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from wallet.entrypoints.request import BODY_BYTES_MAX
+
+
+async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | None:
+    """The event, or None when the body is larger than any handler accepts."""
+    raw = await request.content.read(BODY_BYTES_MAX + 1)
+    if len(raw) > BODY_BYTES_MAX:
+        return None
+    try:
+        body, encoded = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(raw).decode(), True
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string,
+        "headers": _joined((k.lower(), v) for k, v in request.headers.items()),
+        "queryStringParameters": _joined(request.query.items()) or None,
+        "pathParameters": dict(request.match_info) or None,
+        "requestContext": {
+            "requestId": request.headers.get("X-Request-Id") or str(uuid.uuid4()),
+            "routeKey": route_key,
+            "timeEpoch": int(time.time() * 1000),
+            "http": {"method": request.method, "path": request.path,
+                     "sourceIp": request.remote or ""},
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:
+    return {"requestContext": {"routeKey": route_key, "connectionId": connection_id,
+                               "eventType": route_key.strip("$").upper()}, **extra}
+
+
+def to_response(result: dict[str, Any]) -> web.Response:
+    headers = dict(result.get("headers") or {})
+    content_type = headers.pop("Content-Type", "application/json")
+    return web.Response(status=int(result["statusCode"]), text=result.get("body") or "",
+                        content_type=content_type, headers=headers)
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """API Gateway joins repeated headers and query parameters with commas."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined

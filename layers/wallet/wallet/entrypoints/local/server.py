@@ -1,0 +1,133 @@
+"""The local runtime: real HTTP and WebSocket traffic in, Lambda-style handler calls out.
+
+Like `sam local`, but it also runs what AWS would run around the functions:
+the event source mapping that feeds the consumer, and the pub/sub bridge that
+feeds the relay. Handlers run on a bounded thread pool because they block
+while they wait for their command's commit.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from wallet.bootstrap import Container
+from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge
+from wallet.entrypoints.api import error_response, to_result
+from wallet.entrypoints.docs_page import render_docs_html
+from wallet.entrypoints.local.events import http_event, to_response, websocket_event
+from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
+from wallet.entrypoints.local.sockets import Sockets
+from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
+from wallet.service_layer.ledger import EVENTS_CHANNEL
+
+WEBSOCKET_HEARTBEAT_S = 30
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class LocalRuntime:
+    def __init__(self, container: Container, handlers: dict[str, Handler],
+                 executor: ThreadPoolExecutor, sockets: Sockets) -> None:
+        self.container, self.handlers, self.executor = container, handlers, executor
+        self.sockets = sockets
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=1024 * 1024)
+        for method, path, name in HTTP_ROUTES:
+            app.router.add_route(method, path, self._http(f"{method} {path}", name))
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/openapi.json", self._openapi)
+        app.router.add_get("/docs", self._docs)
+        app.router.add_route("*", "/{tail:.*}", self._unrouted)
+        app.on_startup.append(self._start_relay)
+        return app
+
+    async def _invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.handlers[name], event, None)
+
+    def _http(self, route_key: str, name: str) -> View:
+        async def view(request: web.Request) -> web.StreamResponse:
+            event = await http_event(request, route_key)
+            if event is None:
+                too_large = error_response(PayloadTooLarge("the body must be at most 64 KiB"))
+                return to_response(to_result(too_large, str(uuid.uuid4())))
+            return to_response(await self._invoke(name, event))
+        return view
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        connection_id = str(uuid.uuid4())
+        socket = web.WebSocketResponse(heartbeat=WEBSOCKET_HEARTBEAT_S)
+        self.sockets.open(connection_id, socket)  # before $connect, so no event is missed
+        query = {"token": request.query.get("token", "")}
+        connected = await self._invoke(RELAY, websocket_event(
+            "$connect", connection_id, queryStringParameters=query))
+        if connected["statusCode"] != 200:
+            self.sockets.close(connection_id)
+            return to_response({**connected, "headers": {}})
+        await socket.prepare(request)
+        drain = asyncio.create_task(self.sockets.drain(connection_id))
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    reply = await self._invoke(RELAY, websocket_event(
+                        "$default", connection_id, body=message.data))
+                    self.sockets.send(connection_id, reply.get("body") or "{}")
+        finally:
+            self.sockets.close(connection_id)
+            await self._invoke(RELAY, websocket_event("$disconnect", connection_id))
+            await asyncio.wait_for(drain, timeout=5)
+        return socket
+
+    async def _start_relay(self, app: web.Application) -> None:
+        self.sockets.bind(asyncio.get_running_loop())
+        relay = self.handlers[RELAY]
+
+        def fan_out(messages: Sequence[str]) -> None:
+            relay({"source": FAN_OUT_SOURCE, "messages": list(messages)}, None)
+
+        self.container.subscriptions.append(
+            self.container.pubsub.subscribe(EVENTS_CHANNEL, fan_out))
+
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"status": "ok"})
+
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=_spec_text(), content_type="application/json")
+
+    async def _docs(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=render_docs_html(json.loads(_spec_text())),
+                            content_type="text/html")
+
+    async def _unrouted(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/" and request.method == "GET":
+            return web.Response(text=_LANDING, content_type="text/html")
+        known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]
+        error = (MethodNotAllowed(f"use {', '.join(known)} on {request.path}") if known
+                 else NotFound(f"no route {request.method} {request.path}"))
+        response = to_response(to_result(error_response(error), str(uuid.uuid4())))
+        if known:
+            response.headers["Allow"] = ", ".join(known)
+        return response
+
+
+def _matches(template: str, path: str) -> bool:
+    parts, given = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(parts) == len(given) and all(
+        p.startswith("{") or p == g for p, g in zip(parts, given, strict=True))
+
+
+def _spec_text() -> str:
+    return resources.files("wallet.entrypoints").joinpath("openapi.json").read_text()
+
+
+_LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Virtual Wallet</title></head><body style="font-family:system-ui;margin:3rem">
+<h1>Virtual Wallet</h1><p>The API is running. Read the <a href="/docs">API reference</a>
+or fetch <a href="/openapi.json">openapi.json</a>.</p></body></html>"""

@@ -1,0 +1,186 @@
+"""Ports: what the service layer needs from the outside world.
+
+Adapters implement these; the service layer and the domain import nothing
+else. Each port is the smallest surface that both the embedded engines
+(SQLite, in-process log and pub/sub) and the distributed ones can honour.
+"""
+
+import abc
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from wallet.domain.access import Principal
+from wallet.domain.commands import Envelope
+from wallet.domain.events import Outcome
+from wallet.domain.ledger import BalanceKey
+
+Applied = tuple[Envelope, Outcome]
+
+
+@dataclass(frozen=True)
+class AmountRange:
+    currency: str
+    minor_min: int | None
+    minor_max: int | None
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    account_id: str
+    limit: int
+    after_seq: int | None = None
+    ascending: bool = False
+    entry_type: str | None = None
+    currency: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    amount_ranges: tuple[AmountRange, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    transaction_id: str
+    entry_type: str  # deposit | payout | transfer_in | transfer_out
+    currency: str
+    amount_minor: int  # positive: the direction is in entry_type
+    balance_after_minor: int
+    counterparty: str | None
+    created_at: datetime
+
+
+class LedgerBatch(abc.ABC):
+    """One database transaction of the consumer: read what a batch needs, then write it."""
+
+    @abc.abstractmethod
+    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]: ...
+
+    @abc.abstractmethod
+    def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]: ...
+
+    @abc.abstractmethod
+    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
+        """Writes new outcomes only: a command id is never written twice."""
+
+
+class LedgerStore(abc.ABC):
+    @abc.abstractmethod
+    def migrate(self) -> int:
+        """Applies pending migrations and returns the schema version."""
+
+    @abc.abstractmethod
+    def batch(self) -> AbstractContextManager[LedgerBatch]:
+        """Commits on normal exit, durably, and rolls back on an exception."""
+
+    @abc.abstractmethod
+    def outcome(self, command_id: str) -> Outcome | None: ...
+
+    @abc.abstractmethod
+    def balances(self, account_id: str) -> dict[str, int]: ...
+
+    @abc.abstractmethod
+    def history(self, query: HistoryQuery) -> list[HistoryEntry]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class LogFull(Exception):
+    """The log refused an append; the caller must not claim acceptance."""
+
+
+class CommandLog(abc.ABC):
+    @abc.abstractmethod
+    def append(self, key: str, value: bytes) -> None:
+        """Returns once the record is stored; raises LogFull or another error otherwise."""
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    partition: int
+    offset: int
+    value: bytes
+
+
+class CommandSource(abc.ABC):
+    """The consumer side of the log: poll, then commit only after the database commit."""
+
+    @abc.abstractmethod
+    def poll(self, records_max: int, timeout_ms: int) -> list[LogRecord]: ...
+
+    @abc.abstractmethod
+    def commit(self, records: Sequence[LogRecord]) -> None: ...
+
+    @abc.abstractmethod
+    def rewind(self) -> None:
+        """Forgets uncommitted progress so the next poll redelivers it."""
+
+
+class Subscription(abc.ABC):
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class PubSub(abc.ABC):
+    @abc.abstractmethod
+    def publish(self, channel: str, messages: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(
+        self, channel: str, callback: Callable[[Sequence[str]], None]
+    ) -> Subscription:
+        """Calls `callback` with batches of messages, on a thread of the adapter's."""
+
+
+@dataclass(frozen=True)
+class CachedBalances:
+    generation: int
+    balances: dict[str, int] | None  # None: a miss; fill it with `put` and this generation
+
+
+class BalanceCache(abc.ABC):
+    """Balances by wallet, filled by readers and invalidated by the consumer.
+
+    The consumer invalidates after its database commit and before it publishes,
+    so a reader who saw a 201 can never be served the older balance. A filler
+    that raced an invalidation holds a stale generation, and its `put` is
+    ignored.
+    """
+
+    @abc.abstractmethod
+    def get(self, account_id: str) -> CachedBalances: ...
+
+    @abc.abstractmethod
+    def put(self, account_id: str, generation: int, balances: Mapping[str, int]) -> None: ...
+
+    @abc.abstractmethod
+    def invalidate(self, account_ids: Collection[str]) -> None: ...
+
+
+class TokenCodec(abc.ABC):
+    @abc.abstractmethod
+    def verify(self, token: str) -> Principal:
+        """Raises Unauthorized for anything but a valid, unexpired token."""
+
+    @abc.abstractmethod
+    def issue(self, principal: Principal, ttl_s: int) -> str: ...
+
+
+class Connections(abc.ABC):
+    """Websocket connections the relay may push to."""
+
+    @abc.abstractmethod
+    def add(self, connection_id: str, principal: Principal) -> None: ...
+
+    @abc.abstractmethod
+    def remove(self, connection_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def audience(self, user_ids: Collection[str]) -> Iterator[tuple[str, Principal]]:
+        """Connections that may see events of these wallets: their owners and operators."""
+
+    @abc.abstractmethod
+    def send(self, connection_id: str, text: str) -> bool:
+        """False when the connection is gone; the relay then forgets it."""

@@ -1,0 +1,155 @@
+"""The gateway's service: authorise, append to the log, wait for the outcome; and reads.
+
+Idempotency works in two layers. The command id is derived from the caller
+and their Idempotency-Key, so a retry is the *same* command: if its outcome is
+already recorded it is replayed at once, and if it is still in flight the
+consumer's per-id check applies it once however many copies arrive.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from wallet.domain.access import Principal
+from wallet.domain.codec import encode_envelope
+from wallet.domain.commands import Envelope, LedgerCommand, request_hash
+from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.money import Currency, currency_of, parse_bound
+from wallet.service_layer.ports import (
+    AmountRange,
+    BalanceCache,
+    CommandLog,
+    HistoryEntry,
+    HistoryQuery,
+    LedgerStore,
+    LogFull,
+)
+from wallet.service_layer.waiters import OutcomeWaiters
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5a0b-4c8e-9d43-3f7a2d6b9e10")
+_KEY_REUSED = IdempotencyKeyReused.code
+
+
+@dataclass(frozen=True)
+class Submitted:
+    command_id: str
+    outcome: Outcome | None  # None: still pending when the wait ended
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    query: HistoryQuery  # amount_ranges are derived here, from the two bounds below
+    amount_min: str | None = None
+    amount_max: str | None = None
+
+
+class WalletService:
+    def __init__(
+        self, store: LedgerStore, log: CommandLog, cache: BalanceCache,
+        waiters: OutcomeWaiters, wait_for_commit_ms: int,
+    ) -> None:
+        self._store, self._log, self._cache = store, log, cache
+        self._waiters, self._wait_for_commit_ms = waiters, wait_for_commit_ms
+
+    def submit(
+        self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
+    ) -> Submitted:
+        principal.authorise(command)
+        envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command)
+        if idempotency_key is not None:
+            earlier = self._store.outcome(envelope.command_id)
+            if earlier is not None:
+                return Submitted(envelope.command_id, _replayable(envelope, earlier), True)
+        return self._append_and_wait(envelope)
+
+    def _append_and_wait(self, envelope: Envelope) -> Submitted:
+        waiter = self._waiters.register(envelope.command_id, envelope.request_hash)
+        try:
+            try:
+                self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
+            except LogFull as exc:
+                raise Unavailable("the command log is full; retry with the same key") from exc
+            outcome = waiter.wait(self._wait_for_commit_ms)
+        finally:
+            self._waiters.release(waiter)
+        if outcome is None:
+            outcome = self._recorded(envelope)
+        if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
+            raise IdempotencyKeyReused(outcome.rejection.message)
+        return Submitted(envelope.command_id, outcome, False)
+
+    def _recorded(self, envelope: Envelope) -> Outcome | None:
+        """The event may have been missed (a pub/sub hiccup); the store has the truth."""
+        earlier = self._store.outcome(envelope.command_id)
+        return None if earlier is None else _replayable(envelope, earlier)
+
+    def balances(self, principal: Principal, user_id: str) -> dict[str, int]:
+        principal.authorise_read(user_id)
+        cached = self._cache.get(user_id)
+        if cached.balances is not None:
+            return cached.balances
+        balances = self._store.balances(user_id)
+        self._cache.put(user_id, cached.generation, balances)
+        return balances
+
+    def history(
+        self, principal: Principal, filters: HistoryFilters
+    ) -> tuple[list[HistoryEntry], bool]:
+        """One page of entries, and whether another page follows."""
+        query = filters.query
+        principal.authorise_read(query.account_id)
+        ranges = self._amount_ranges(filters)
+        if ranges == () and (filters.amount_min or filters.amount_max):
+            return [], False  # a wallet with no currencies has nothing in any range
+        entries = self._store.history(replace(query, limit=query.limit + 1, amount_ranges=ranges))
+        return entries[: query.limit], len(entries) > query.limit
+
+    def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
+        if filters.amount_min is None and filters.amount_max is None:
+            return ()
+        query = filters.query
+        codes = [query.currency] if query.currency else sorted(
+            self._store.balances(query.account_id))
+        return tuple(_amount_range(currency_of(code), filters) for code in codes)
+
+    def lookup(self, principal: Principal, command_id: str) -> Outcome | None:
+        """A recorded outcome, or None while this gateway still waits for it."""
+        outcome = self._store.outcome(command_id)
+        if outcome is None:
+            if self._waiters.pending(command_id):
+                return None
+            raise NotFound(f"no transaction {command_id}")
+        if not principal.is_operator and principal.subject not in _parties(outcome):
+            raise NotFound(f"no transaction {command_id}")
+        return outcome
+
+
+def _command_id(principal: Principal, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{principal.subject}\n{idempotency_key}"))
+
+
+def _replayable(envelope: Envelope, earlier: Outcome) -> Outcome:
+    if earlier.request_hash != envelope.request_hash:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request")
+    return earlier
+
+
+def _parties(outcome: Outcome) -> Sequence[str]:
+    if isinstance(outcome, TransactionCommitted):
+        return [p.account_id for p in outcome.transaction.user_postings]
+    return [outcome.wallet_id]
+
+
+def _amount_range(currency: Currency, filters: HistoryFilters) -> AmountRange:
+    low = filters.amount_min
+    high = filters.amount_max
+    return AmountRange(
+        currency.code,
+        None if low is None else parse_bound(low, currency, True, "minAmount"),
+        None if high is None else parse_bound(high, currency, False, "maxAmount"),
+    )
