@@ -66,10 +66,15 @@ def build(
     pubsub: PubSub | None = None, cache: BalanceCache | None = None,
     connections: Connections | None = None,
 ) -> Container:
-    store = store or SqlLedgerStore(SQLiteDialect(config.data_dir / DATABASE_FILE))
+    # `is None`, never `or`: an empty registry or cache is falsy but perfectly good.
+    if store is None:
+        store = SqlLedgerStore(SQLiteDialect(config.data_dir / DATABASE_FILE))
     store.migrate()
-    log = log or InProcessLog(config.log_partitions, config.log_depth_max)
-    pubsub, cache = pubsub or InProcessPubSub(), cache or MemoryBalanceCache()
+    if log is None:
+        log = InProcessLog(config.log_partitions, config.log_depth_max)
+    pubsub = InProcessPubSub() if pubsub is None else pubsub
+    cache = MemoryBalanceCache() if cache is None else cache
+    connections = MemoryConnections() if connections is None else connections
     tokens = JwtTokens(jwt_secret(config))
     waiters = OutcomeWaiters(config.waiters_max)
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms)
@@ -80,7 +85,7 @@ def build(
     return Container(
         config, store, log, log, pubsub, tokens, wallet,
         LedgerConsumer(store, cache, pubsub, lambda: datetime.now(UTC)),
-        Relay(connections or MemoryConnections(), tokens),
+        Relay(connections, tokens),
         [pubsub.subscribe(EVENTS_CHANNEL, resolve)],
     )
 

@@ -13,6 +13,9 @@ from wallet.domain.errors import ValidationError
 from wallet.domain.money import Currency, currency_of, parse_amount
 
 
+SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
+
+
 class ConfigError(Exception):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
@@ -74,8 +77,8 @@ class _Source:
 
     def secret(self, key: str) -> str | None:
         value = self._env.get(key)
-        if value is not None and len(value) < 16:
-            raise ConfigError(key, "must be at least 16 characters")
+        if value is not None and len(value) < SECRET_LENGTH_MIN:
+            raise ConfigError(key, f"must be at least {SECRET_LENGTH_MIN} characters")
         return value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:

@@ -13,7 +13,7 @@ ALGORITHM = "HS256"
 
 class JwtTokens(TokenCodec):
     def __init__(self, secret: str) -> None:
-        assert len(secret) >= 16, "short HMAC secrets are guessable"
+        assert len(secret) >= 32, "short HMAC secrets are guessable"
         self._secret = secret
 
     def verify(self, token: str) -> Principal:

@@ -1,0 +1,92 @@
+"""Starts `wallet serve` as a real process and mints tokens the way any client would."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+import jwt
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-secret-" + "x" * 32
+START_TIMEOUT_S = 30
+_LISTENING = re.compile(r"Wallet listening on (http://\S+)")
+
+
+class Server:
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.data_dir, self.extra_env = data_dir, dict(env or {})
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.banner: list[str] = []
+        self.stderr_path = data_dir / f"stderr-{uuid.uuid4().hex[:6]}.log"
+
+    def start(self) -> "Server":
+        env = {**os.environ, "WALLET_DATA_DIR": str(self.data_dir), "WALLET_PORT": "0",
+               "WALLET_JWT_SECRET": SECRET, **self.extra_env}
+        wallet = Path(sys.executable).parent / "wallet"
+        self.process = subprocess.Popen(
+            [str(wallet), "serve"], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=self.stderr_path.open("w"))
+        self.url = self._await_banner()
+        return self
+
+    def _await_banner(self) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited: {self.stderr_path.read_text()[-2000:]}")
+            self.banner.append(line)
+            match = _LISTENING.search(line)
+            if match:
+                for _ in range(4):  # the rest of the banner
+                    self.banner.append(self.process.stdout.readline())
+                return match.group(1)
+        raise TimeoutError("server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+    def logs(self) -> str:
+        return self.stderr_path.read_text()
+
+
+def token(user_id: str, role: str = "user", ttl_s: int = 3600, secret: str = SECRET,
+          algorithm: str = "HS256", **claims: object) -> str:
+    now = int(time.time())
+    body = {"sub": user_id, "role": role, "exp": now + ttl_s, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, secret,
+                      algorithm=algorithm)
+
+
+def auth(user_id: str, role: str = "user") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(user_id, role)}"}
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def wait_until(condition: object, timeout_s: float = 5.0, interval_s: float = 0.02) -> None:
+    """Bounded polling: the only way these tests wait."""
+    assert callable(condition)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def client(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=30)
