@@ -12,7 +12,6 @@ from pathlib import Path
 from wallet.domain.errors import ValidationError
 from wallet.domain.money import Currency, currency_of, parse_amount
 
-
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
 
 

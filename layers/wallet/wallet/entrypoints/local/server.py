@@ -37,7 +37,7 @@ class LocalRuntime:
         self.sockets = sockets
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=1024 * 1024, middlewares=[_request_id])
         for method, path, name in HTTP_ROUTES:
             app.router.add_route(method, path, self._http(f"{method} {path}", name))
         app.router.add_get("/ws", self._websocket)
@@ -115,6 +115,16 @@ class LocalRuntime:
         if known:
             response.headers["Allow"] = ", ".join(known)
         return response
+
+
+@web.middleware
+async def _request_id(request: web.Request, handler: View) -> web.StreamResponse:
+    """Routes the runtime serves itself carry a request id too, like every handler's."""
+    response = await handler(request)
+    if not response.prepared and "X-Request-Id" not in response.headers:
+        response.headers["X-Request-Id"] = request.headers.get("X-Request-Id") or str(
+            uuid.uuid4())
+    return response
 
 
 def _matches(template: str, path: str) -> bool:

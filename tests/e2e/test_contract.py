@@ -1,0 +1,86 @@
+"""The OpenAPI document describes what the running server really answers.
+
+Each exchange below is validated against the spec's schema for its path,
+method and status, so a field added, renamed or dropped on either side fails.
+"""
+
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from tests.e2e.server import auth, unique
+
+OPERATOR = auth("ops", "operator")
+
+
+@pytest.fixture(scope="module")
+def spec(server: Any) -> dict[str, Any]:
+    with httpx.Client(base_url=server.url) as api:
+        document: dict[str, Any] = api.get("/openapi.json").json()
+    validate(document)
+    return document
+
+
+def response_schema(spec: dict[str, Any], path: str, method: str, status: int) -> Any:
+    response = spec["paths"][path][method]["responses"][str(status)]
+    while "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]
+
+
+def check(spec: dict[str, Any], path: str, method: str, response: httpx.Response) -> None:
+    schema = {**response_schema(spec, path, method, response.status_code),
+              "components": spec["components"]}
+    Draft202012Validator(schema).validate(response.json())
+    assert response.headers["X-Request-Id"]
+
+
+def test_every_documented_route_is_served(spec: dict[str, Any], api: httpx.Client) -> None:
+    for path in spec["paths"]:
+        if "{" in path or path == "/ws":
+            continue
+        assert api.get(path, headers=OPERATOR).status_code != 404, path
+
+
+def test_write_responses_match_the_spec(spec: dict[str, Any], api: httpx.Client) -> None:
+    alice, bob = unique(), unique()
+    exchanges = [
+        ("/wallet/deposit", {"userId": alice, "amount": "10"}),
+        ("/wallet/payout", {"userId": alice, "amount": "1"}),
+        ("/wallet/transfer", {"fromUserId": alice, "toUserId": bob, "amount": "2"}),
+        ("/wallet/payout", {"userId": alice, "amount": "1000"}),
+        ("/wallet/deposit", {"userId": alice, "amount": "-1"}),
+    ]
+    for path, body in exchanges:
+        headers = auth(alice) if path == "/wallet/transfer" else OPERATOR
+        check(spec, path, "post", api.post(path, json=body, headers=headers))
+    check(spec, "/wallet/deposit", "post", api.post("/wallet/deposit", json={}))
+    check(spec, "/wallet/transfer", "post", api.post(
+        "/wallet/transfer", json={"fromUserId": bob, "toUserId": alice, "amount": "1"},
+        headers=auth(alice)))
+
+
+def test_read_responses_match_the_spec(spec: dict[str, Any], api: httpx.Client) -> None:
+    user = unique()
+    made = api.post("/wallet/deposit", json={"userId": user, "amount": "4"}, headers=OPERATOR)
+    reads = [
+        ("/wallet/balance/{userId}", f"/wallet/balance/{user}"),
+        ("/wallet/history/{userId}", f"/wallet/history/{user}?limit=1"),
+        ("/wallet/history/{userId}", f"/wallet/history/{user}?limit=0"),
+        ("/wallet/transactions/{id}", f"/wallet/transactions/{made.json()['id']}"),
+        ("/wallet/transactions/{id}", f"/wallet/transactions/{unique()}"),
+        ("/healthz", "/healthz"),
+    ]
+    for template, url in reads:
+        check(spec, template, "get", api.get(url, headers=OPERATOR))
+
+
+def test_docs_page_is_readable_html(api: httpx.Client) -> None:
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    for path in ("/wallet/deposit", "/wallet/history/{userId}", "Idempotency-Key"):
+        assert path in page.text
