@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck unit integration e2e clean
+.PHONY: run test install lint typecheck unit integration e2e bench clean
 
 run: install
 	$(BIN)/wallet serve
@@ -34,6 +34,10 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e
+
+# Prints throughput and latency figures from k6 against a fresh embedded stack.
+bench: install
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

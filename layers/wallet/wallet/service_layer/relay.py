@@ -35,8 +35,12 @@ class Relay:
     def _push(self, committed: TransactionCommitted) -> int:
         transaction, sent = committed.transaction, 0
         for posting in transaction.user_postings:
+            audience = [connection for connection, _ in self._connections.audience(
+                [posting.account_id])]
+            if not audience:
+                continue  # nobody listens: skip the rendering, the common case under load
             text = json.dumps(balance_updated(transaction, posting), separators=(",", ":"))
-            for connection_id, _ in self._connections.audience([posting.account_id]):
+            for connection_id in audience:
                 if self._connections.send(connection_id, text):
                     sent += 1
                 else:
