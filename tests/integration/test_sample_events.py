@@ -16,7 +16,6 @@ from typing import Any
 
 import jwt
 import pytest
-
 from wallet import bootstrap
 from wallet.config import Config
 from wallet.domain.codec import encode_envelope

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from wallet.entrypoints.local.functions import CONSUMER, HTTP_ROUTES, RELAY
 
 ROOT = Path(__file__).resolve().parents[2]
