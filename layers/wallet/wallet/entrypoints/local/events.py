@@ -1,6 +1,7 @@
 """Turns aiohttp requests into API Gateway HTTP API (payload v2) events, and back."""
 
 import base64
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -9,6 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from wallet.entrypoints.request import BODY_BYTES_MAX
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._=-]{1,128}")
 
 
 async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | None:
@@ -29,7 +32,7 @@ async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | N
         "queryStringParameters": _joined(request.query.items()) or None,
         "pathParameters": dict(request.match_info) or None,
         "requestContext": {
-            "requestId": request.headers.get("X-Request-Id") or str(uuid.uuid4()),
+            "requestId": request_id(request),
             "routeKey": route_key,
             "timeEpoch": int(time.time() * 1000),
             "http": {"method": request.method, "path": request.path,
@@ -38,6 +41,12 @@ async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | N
         "body": body,
         "isBase64Encoded": encoded,
     }
+
+
+def request_id(request: web.Request) -> str:
+    """The caller's X-Request-Id when it is a plain token, so logs cannot be forged through it."""
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
 
 
 def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:

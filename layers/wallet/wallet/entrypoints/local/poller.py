@@ -7,6 +7,7 @@ backoff, and nothing is committed in between.
 
 import logging
 import threading
+import time
 
 from wallet.entrypoints.kafka_event import build_event
 from wallet.entrypoints.local.functions import Handler
@@ -22,20 +23,30 @@ class Poller:
     def __init__(self, source: CommandSource, consumer: Handler, batch_size_max: int) -> None:
         self._source, self._consumer, self._batch_size_max = source, consumer, batch_size_max
         self._stopping = threading.Event()
+        self._draining = threading.Event()
+        self._draining_until = 0.0
         self._thread = threading.Thread(target=self._run, name="ledger-poller", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout_s: float = 10) -> None:
+    def stop(self, drain_timeout_s: float = 10) -> None:
+        """Applies what the log still holds, up to the deadline, then stops."""
+        self._draining_until = time.monotonic() + drain_timeout_s
+        self._draining.set()
+        self._thread.join(drain_timeout_s + POLL_TIMEOUT_MS / 1000)
         self._stopping.set()
-        self._thread.join(timeout_s)
+        self._thread.join(RETRY_BACKOFF_MS_MAX / 1000)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             records = self._source.poll(self._batch_size_max, POLL_TIMEOUT_MS)
             if records and self._deliver(build_event(records)):
                 self._source.commit(records)
+            elif self._draining.is_set() and not records:
+                return  # the log is empty: nothing acknowledged-to-be-pending is left
+            if self._draining.is_set() and time.monotonic() > self._draining_until:
+                return
 
     def _deliver(self, event: dict[str, object]) -> bool:
         backoff_ms = RETRY_BACKOFF_MS_MIN

@@ -20,7 +20,12 @@ from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
-from wallet.entrypoints.local.events import http_event, to_response, websocket_event
+from wallet.entrypoints.local.events import (
+    http_event,
+    request_id,
+    to_response,
+    websocket_event,
+)
 from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
 from wallet.entrypoints.local.sockets import Sockets
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
@@ -122,8 +127,7 @@ async def _request_id(request: web.Request, handler: View) -> web.StreamResponse
     """Routes the runtime serves itself carry a request id too, like every handler's."""
     response = await handler(request)
     if not response.prepared and "X-Request-Id" not in response.headers:
-        response.headers["X-Request-Id"] = request.headers.get("X-Request-Id") or str(
-            uuid.uuid4())
+        response.headers["X-Request-Id"] = request_id(request)
     return response
 
 
