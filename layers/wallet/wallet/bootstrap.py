@@ -80,7 +80,7 @@ def build(
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms)
 
     def resolve(messages: Sequence[str]) -> None:
-        waiters.resolve(decode_outcome(message) for message in messages)
+        waiters.resolve([decode_outcome(message) for message in messages])
 
     return Container(
         config, store, log, log, pubsub, tokens, wallet,

@@ -5,14 +5,20 @@ of its key, so nothing downstream ever parses an environment variable.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
+from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import Currency, currency_of, parse_amount
 
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also admits "²"
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
+# In the currency with the most minor digits (4), the largest amount must still fit a balance.
+AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
 
 
 class ConfigError(Exception):
@@ -82,7 +88,7 @@ class _Source:
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         raw = self.text(key, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
             raise ConfigError(key, f"must be a whole number from {low} to {high}, not {raw!r}")
         return int(raw)
 
@@ -95,9 +101,11 @@ class _Source:
     def amount(self, key: str, default: str, currency: Currency) -> str:
         raw = self.text(key, default)
         try:
-            parse_amount(raw, Currency(currency.code, 0), 10**30)
+            parse_amount(raw, Currency(currency.code, 0), AMOUNT_MAX_LIMIT)
         except ValidationError as exc:
-            raise ConfigError(key, "must be a positive whole number of major units") from exc
+            raise ConfigError(
+                key, f"must be a whole number of major units from 1 to {AMOUNT_MAX_LIMIT}"
+            ) from exc
         return raw
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:

@@ -11,7 +11,9 @@ import sys
 import time
 from typing import Any
 
-_SECRET = re.compile(r"(Bearer\s+)\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*|(token=)[^&\s\"']+", re.I)
+# Stops at quotes and backslashes so a scrubbed line is still valid JSON.
+_SECRET = re.compile(
+    r"(Bearer\s+)[^\s\"'\\]+|eyJ[\w-]+\.[\w-]+\.[\w-]*|(token=)[^&\s\"'\\]+", re.I)
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 

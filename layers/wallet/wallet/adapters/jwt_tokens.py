@@ -27,7 +27,7 @@ class JwtTokens(TokenCodec):
         subject, role = claims["sub"], claims["role"]
         if not isinstance(subject, str) or not USER_ID.fullmatch(subject):
             raise Unauthorized("the token's sub is not a valid user id")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise Unauthorized("the token's role must be user or operator")
         return Principal(subject, role)
 

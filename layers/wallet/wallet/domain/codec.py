@@ -8,10 +8,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from wallet.domain.access import USER_ID
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
+from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import Posting, Rejection, Transaction
+from wallet.domain.ledger import BALANCE_MINOR_MAX, Posting, Rejection, Transaction
 
 _COMMAND_TYPES: dict[str, type[LedgerCommand]] = {
     "deposit": Deposit,
@@ -46,8 +48,12 @@ def _check_fields(command: LedgerCommand) -> None:
         expected = int if name == "amount_minor" else str
         if type(value) is not expected:
             raise ValidationError(f"field {name} has the wrong type")
-    if command.amount_minor <= 0:
-        raise ValidationError("amount must be positive")
+        if name.endswith("user_id") and not USER_ID.fullmatch(str(value)):
+            raise ValidationError(f"field {name} is not a user id")
+    if command.currency not in MINOR_UNIT_EXPONENTS:
+        raise ValidationError("unknown currency")
+    if not 0 < command.amount_minor <= BALANCE_MINOR_MAX:
+        raise ValidationError("amount out of range")
 
 
 def encode_outcome(outcome: Outcome) -> str:

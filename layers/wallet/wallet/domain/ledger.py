@@ -16,6 +16,7 @@ DEPOSITS_ACCOUNT = "system:deposits"
 PAYOUTS_ACCOUNT = "system:payouts"
 SYSTEM_ACCOUNTS = frozenset({DEPOSITS_ACCOUNT, PAYOUTS_ACCOUNT})
 BALANCE_MINOR_MAX = 2**63 - 1  # the widest integer both SQLite and PostgreSQL store exactly
+BALANCE_MINOR_MIN = -(2**63)  # only system accounts go below zero, and never below this
 
 BalanceKey = tuple[str, str]  # (account id, currency)
 
@@ -89,11 +90,13 @@ class Book:
         return Transaction(transaction_id, kind_of(command), currency, amount, now, postings)
 
     def _check(self, debited: str, credited: str, amount: int, currency: str) -> Rejection | None:
-        if debited not in SYSTEM_ACCOUNTS and self.balance(debited, currency) < amount:
-            return Rejection("insufficient_funds", f"wallet {debited} has too little {currency}")
-        if credited not in SYSTEM_ACCOUNTS and (
-            self.balance(credited, currency) > BALANCE_MINOR_MAX - amount
-        ):
+        debited_floor = BALANCE_MINOR_MIN if debited in SYSTEM_ACCOUNTS else 0
+        if self.balance(debited, currency) - amount < debited_floor:
+            if debited_floor == 0:
+                return Rejection("insufficient_funds",
+                                 f"insufficient funds: wallet {debited} has too little {currency}")
+            return Rejection("balance_limit_exceeded", f"the ledger cannot take more {currency}")
+        if self.balance(credited, currency) > BALANCE_MINOR_MAX - amount:
             return Rejection(
                 "balance_limit_exceeded", f"wallet {credited} cannot hold more {currency}"
             )

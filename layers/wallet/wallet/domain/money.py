@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
+from wallet.domain.ledger import BALANCE_MINOR_MAX
 
 AMOUNT_TEXT_LENGTH_MAX = 40
 _PLAIN_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?")
@@ -61,8 +62,15 @@ def parse_amount(raw: object, currency: Currency, minor_max: int, field: str = "
     return minor
 
 
-def parse_bound(text: str, currency: Currency, round_up: bool, field: str) -> int:
-    """Parses a non-negative filter bound, rounding inward so a range never widens."""
+def parse_bound(
+    text: str, currency: Currency, round_up: bool, field: str,
+    bound_max: int = BALANCE_MINOR_MAX,
+) -> int:
+    """Parses a non-negative filter bound, rounding inward so a range never widens.
+
+    Bounds are clamped to `bound_max`, since no stored amount exceeds it and a
+    larger number would overflow the database's integer comparison.
+    """
     match = _BOUND_DECIMAL.fullmatch(text) if len(text) <= AMOUNT_TEXT_LENGTH_MAX else None
     if match is None:
         raise ValidationError(f"{field} must be a non-negative decimal such as 10.50", field)
@@ -70,7 +78,8 @@ def parse_bound(text: str, currency: Currency, round_up: bool, field: str) -> in
     scaled = int(whole + fraction) * currency.scale
     divisor = Currency(currency.code, len(fraction)).scale
     quotient, remainder = divmod(scaled, divisor)
-    return quotient + 1 if round_up and remainder else quotient
+    bound = quotient + 1 if round_up and remainder else quotient
+    return min(bound, bound_max)
 
 
 def format_minor(minor: int, currency: Currency) -> str:

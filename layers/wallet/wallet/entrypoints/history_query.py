@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from wallet.domain.errors import ValidationError
+from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.entrypoints.request import Request
 from wallet.service_layer.ports import HistoryEntry, HistoryQuery
 from wallet.service_layer.wallet import HistoryFilters
@@ -13,6 +14,7 @@ from wallet.service_layer.wallet import HistoryFilters
 LIMIT_DEFAULT, LIMIT_MAX = 50, 200
 ENTRY_TYPES = ("deposit", "payout", "transfer_in", "transfer_out")
 _CURSOR = re.compile(r"s([0-9]{1,19})")
+_DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII only: str.isdigit() also admits "²"
 _DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 
 
@@ -48,7 +50,7 @@ def _cursor(raw: str | None) -> int | None:
     except (binascii.Error, ValueError) as exc:
         raise ValidationError("cursor is not one this API issued", "cursor") from exc
     match = _CURSOR.fullmatch(text)
-    if match is None:
+    if match is None or int(match.group(1)) > BALANCE_MINOR_MAX:
         raise ValidationError("cursor is not one this API issued", "cursor")
     return int(match.group(1))
 
@@ -56,7 +58,7 @@ def _cursor(raw: str | None) -> int | None:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return LIMIT_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= LIMIT_MAX:
         raise ValidationError(f"limit must be a whole number from 1 to {LIMIT_MAX}", "limit")
     return int(raw)
 
@@ -82,10 +84,13 @@ def _moment(raw: str | None, field: str, end_of_day: bool) -> datetime | None:
     if raw is None:
         return None
     try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            start = datetime.combine(day, time(), UTC)
-            return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+        day = date.fromisoformat(raw)
+    except ValueError:
+        pass
+    else:
+        start = datetime.combine(day, time(), UTC)
+        return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+    try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError as exc:
         raise ValidationError(f"{field} must be an ISO 8601 date or date-time", field) from exc

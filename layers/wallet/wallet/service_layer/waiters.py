@@ -6,15 +6,20 @@ get its own answer (the first its transaction, the second a 409).
 """
 
 import threading
-from collections.abc import Iterable
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
 
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import Outcome
 
+PENDING_REMEMBERED_MAX = 10_000
+PENDING_REMEMBERED_S = 600  # how long a 202's Location answers "pending" before giving up
+
 
 class Waiter:
-    def __init__(self, command_id: str, request_hash: str) -> None:
-        self.command_id, self.request_hash = command_id, request_hash
+    def __init__(self, command_id: str, request_hash: str, owner: str) -> None:
+        self.command_id, self.request_hash, self.owner = command_id, request_hash, owner
         self._done = threading.Event()
         self.outcome: Outcome | None = None
 
@@ -32,10 +37,11 @@ class OutcomeWaiters:
         self._waiters_max = waiters_max
         self._by_id: dict[str, list[Waiter]] = {}
         self._count = 0
+        self._late: OrderedDict[str, tuple[str, float]] = OrderedDict()  # id -> owner, expiry
         self._lock = threading.Lock()
 
-    def register(self, command_id: str, request_hash: str) -> Waiter:
-        waiter = Waiter(command_id, request_hash)
+    def register(self, command_id: str, request_hash: str, owner: str) -> Waiter:
+        waiter = Waiter(command_id, request_hash, owner)
         with self._lock:
             if self._count >= self._waiters_max:
                 raise Unavailable("too many requests in flight; retry with the same key")
@@ -52,13 +58,27 @@ class OutcomeWaiters:
             if not waiting:
                 self._by_id.pop(waiter.command_id, None)
 
-    def pending(self, command_id: str) -> bool:
+    def remember_late(self, waiter: Waiter) -> None:
+        """A 202 went out: its Location must say "pending" until the outcome arrives."""
         with self._lock:
-            return command_id in self._by_id
+            self._late[waiter.command_id] = (waiter.owner, time.monotonic() + PENDING_REMEMBERED_S)
+            while len(self._late) > PENDING_REMEMBERED_MAX:
+                self._late.popitem(last=False)
 
-    def resolve(self, outcomes: Iterable[Outcome]) -> None:
+    def pending_owner(self, command_id: str) -> str | None:
+        """Who waits for this command in this process, if anyone still does."""
         with self._lock:
-            matched = [
+            waiting = self._by_id.get(command_id)
+            if waiting:
+                return waiting[0].owner
+            owner, expiry = self._late.get(command_id, ("", 0.0))
+            return owner if expiry > time.monotonic() else None
+
+    def resolve(self, outcomes: Sequence[Outcome]) -> None:
+        with self._lock:
+            for outcome in outcomes:
+                self._late.pop(outcome.command_id, None)
+            matched = [  # an iterable can be read once: the caller passes a list
                 (waiter, outcome)
                 for outcome in outcomes
                 for waiter in self._by_id.get(outcome.command_id, ())

@@ -62,10 +62,10 @@ class WalletService:
             earlier = self._store.outcome(envelope.command_id)
             if earlier is not None:
                 return Submitted(envelope.command_id, _replayable(envelope, earlier), True)
-        return self._append_and_wait(envelope)
+        return self._append_and_wait(envelope, principal.subject)
 
-    def _append_and_wait(self, envelope: Envelope) -> Submitted:
-        waiter = self._waiters.register(envelope.command_id, envelope.request_hash)
+    def _append_and_wait(self, envelope: Envelope, owner: str) -> Submitted:
+        waiter = self._waiters.register(envelope.command_id, envelope.request_hash, owner)
         try:
             try:
                 self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
@@ -76,6 +76,8 @@ class WalletService:
             self._waiters.release(waiter)
         if outcome is None:
             outcome = self._recorded(envelope)
+        if outcome is None:
+            self._waiters.remember_late(waiter)
         if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
             raise IdempotencyKeyReused(outcome.rejection.message)
         return Submitted(envelope.command_id, outcome, False)
@@ -118,7 +120,8 @@ class WalletService:
         """A recorded outcome, or None while this gateway still waits for it."""
         outcome = self._store.outcome(command_id)
         if outcome is None:
-            if self._waiters.pending(command_id):
+            owner = self._waiters.pending_owner(command_id)
+            if owner is not None and (principal.is_operator or owner == principal.subject):
                 return None
             raise NotFound(f"no transaction {command_id}")
         if not principal.is_operator and principal.subject not in _parties(outcome):

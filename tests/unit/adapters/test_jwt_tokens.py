@@ -1,0 +1,110 @@
+"""adapters/jwt_tokens.py: HS256 only, every claim required, and Unauthorized for the rest."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.domain.access import Principal
+from wallet.domain.errors import Unauthorized
+
+from ..fakes import ALICE, OPERATOR, SECRET
+
+TOKENS = JwtTokens(SECRET)
+
+
+def claims(**changes: object) -> dict[str, Any]:
+    body: dict[str, Any] = {"sub": "alice", "role": "user", "exp": int(time.time()) + 60}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def signed(body: dict[str, Any], secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(body, secret, algorithm=algorithm)
+
+
+def segment(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("principal", [ALICE, OPERATOR, Principal("a.b-c_d@e", "user")])
+def test_issue_then_verify_round_trips(principal: Principal) -> None:
+    assert TOKENS.verify(TOKENS.issue(principal, 60)) == principal
+
+
+def test_a_hand_made_hs256_token_with_every_claim_is_accepted() -> None:
+    """Guards the refusals below: each starts from this token and changes one thing."""
+    assert TOKENS.verify(signed(claims())) == ALICE
+
+
+def test_an_expired_token_is_refused() -> None:
+    with pytest.raises(Unauthorized, match="expired"):
+        TOKENS.verify(TOKENS.issue(ALICE, -1))
+
+
+def test_a_token_signed_with_another_secret_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(JwtTokens("another-secret-of-32-characters!").issue(ALICE, 60))
+
+
+def test_an_unsigned_alg_none_token_is_refused() -> None:
+    token = f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims())}."
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(token)
+
+
+def test_an_hs512_token_with_the_right_secret_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(signed(claims(), algorithm="HS512"))
+
+
+def test_an_rs256_header_is_refused() -> None:
+    genuine = signed(claims())
+    forged = ".".join([segment({"alg": "RS256", "typ": "JWT"}), *genuine.split(".")[1:]])
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(forged)
+
+
+@pytest.mark.parametrize("claim", ["exp", "sub", "role"])
+def test_a_token_missing_a_required_claim_is_refused(claim: str) -> None:
+    body = claims()
+    del body[claim]
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(signed(body))
+
+
+@pytest.mark.parametrize("role", ["admin", "USER", "", 1])
+def test_a_token_with_an_unknown_role_is_refused(role: object) -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(signed(claims(role=role)))
+
+
+@pytest.mark.parametrize("role", [["operator"], {"operator": True}])
+def test_a_token_with_a_non_string_role_is_refused(role: object) -> None:
+    """`role not in ROLES` hashes the claim: a JSON list or object raises TypeError."""
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(signed(claims(role=role)))
+
+
+@pytest.mark.parametrize(
+    "subject", ["system:deposits", "a b", "", "x" * 65, "al|ice", "ålice", 42, ["alice"]]
+)
+def test_a_token_whose_sub_is_not_a_user_id_is_refused(subject: object) -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(signed(claims(sub=subject)))
+
+
+@pytest.mark.parametrize("token", ["garbage", "", "a.b.c", "Bearer x", "...", "eyJ.eyJ.x"])
+def test_garbage_is_refused(token: str) -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(token)
+
+
+def test_a_short_secret_is_a_programmer_error() -> None:
+    with pytest.raises(AssertionError):
+        JwtTokens("too-short")

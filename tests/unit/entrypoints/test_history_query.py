@@ -1,0 +1,168 @@
+"""entrypoints/history_query.py: filters, ordering and the opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from wallet.domain.errors import ValidationError
+from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.entrypoints.history_query import LIMIT_DEFAULT, history_filters, next_cursor
+from wallet.entrypoints.request import Request
+from wallet.service_layer.ports import HistoryEntry
+from wallet.service_layer.wallet import HistoryFilters
+
+from ..fakes import NOW, container
+
+
+def filters(user_id: str = "alice", **query: str) -> HistoryFilters:
+    event = {"pathParameters": {"userId": user_id}, "queryStringParameters": query}
+    return history_filters(Request(event, container()))
+
+
+def refused(field: str, **query: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        filters(**query)
+    assert caught.value.field == field
+
+
+def entry(seq: int) -> HistoryEntry:
+    return HistoryEntry(seq, "t", "deposit", "USD", 1, 1, None, NOW)
+
+
+def encoded(text: bytes) -> str:
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def test_no_query_means_the_defaults() -> None:
+    result = filters()
+    query = result.query
+    assert (query.account_id, query.limit, query.after_seq, query.ascending) == (
+        "alice", LIMIT_DEFAULT, None, False)
+    assert (query.entry_type, query.currency, query.created_from, query.created_to) == (
+        None, None, None, None)
+    assert (result.amount_min, result.amount_max) == (None, None)
+
+
+@pytest.mark.parametrize("seq", [1, 42, 10**6, BALANCE_MINOR_MAX])
+def test_a_cursor_round_trips_to_the_last_entrys_seq(seq: int) -> None:
+    cursor = next_cursor([entry(1), entry(seq)])
+    assert "=" not in cursor
+    assert filters(cursor=cursor).query.after_seq == seq
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "!!!!", "\u00e9t\u00e9", encoded(b"x12"), encoded(b"s"), encoded(b"s-1"),
+     encoded(b"s1 "), encoded(b"s12a"), encoded(b"\xff\xfe"), encoded(b"s" + b"1" * 20)],
+)
+def test_a_tampered_cursor_is_refused(cursor: str) -> None:
+    refused("cursor", cursor=cursor)
+
+
+def test_a_cursor_past_any_storable_seq_is_refused() -> None:
+    """`s9999999999999999999` fits the 19-digit pattern but not a 64-bit column.
+
+    Bound as a parameter it raises OverflowError in SQLite (bigint out of range
+    in PostgreSQL), so a forged cursor ends as a 500 instead of a 400.
+    """
+    refused("cursor", cursor=encoded(b"s" + b"9" * 19))
+
+
+@pytest.mark.parametrize(("raw", "limit"), [("1", 1), ("50", 50), ("200", 200)])
+def test_a_limit_from_1_to_200_is_used(raw: str, limit: int) -> None:
+    assert filters(limit=raw).query.limit == limit
+
+
+@pytest.mark.parametrize("raw", ["0", "201", "-1", "abc", "1.5", "", " 5", "1e2"])
+def test_a_limit_out_of_bounds_is_refused(raw: str) -> None:
+    refused("limit", limit=raw)
+
+
+@pytest.mark.parametrize("raw", ["\u00b2", "\u2460"])
+def test_a_limit_in_non_ascii_digits_is_refused(raw: str) -> None:
+    """str.isdigit() accepts '²', and int('²') then raises ValueError: a 500, not a 400."""
+    refused("limit", limit=raw)
+
+
+@pytest.mark.parametrize("entry_type", ["deposit", "payout", "transfer_in", "transfer_out"])
+def test_each_entry_type_may_be_chosen(entry_type: str) -> None:
+    assert filters(type=entry_type).query.entry_type == entry_type
+
+
+@pytest.mark.parametrize("entry_type", ["transfer", "DEPOSIT", "", "withdrawal"])
+def test_an_unknown_entry_type_is_refused(entry_type: str) -> None:
+    refused("type", type=entry_type)
+
+
+@pytest.mark.parametrize(("order", "ascending"), [("asc", True), ("desc", False)])
+def test_the_order_may_be_chosen(order: str, ascending: bool) -> None:
+    assert filters(order=order).query.ascending is ascending
+
+
+@pytest.mark.parametrize("order", ["ASC", "up", ""])
+def test_an_unknown_order_is_refused(order: str) -> None:
+    refused("order", order=order)
+
+
+def test_the_currency_filter_is_normalised() -> None:
+    assert filters(currency="eur").query.currency == "EUR"
+
+
+def test_an_unknown_currency_is_refused() -> None:
+    refused("currency", currency="XXX")
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "moment"),
+    [
+        ("from", "2026-11-25", datetime(2026, 11, 25, tzinfo=UTC)),
+        ("to", "2026-11-25", datetime(2026, 11, 25, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("from", "2026-11-25T10:00:00", datetime(2026, 11, 25, 10, tzinfo=UTC)),
+        ("to", "2026-11-25T10:00:00", datetime(2026, 11, 25, 10, tzinfo=UTC)),
+        ("from", "2026-11-25T10:00:00Z", datetime(2026, 11, 25, 10, tzinfo=UTC)),
+        ("from", "2026-11-25T10:00:00.5+01:00",
+         datetime(2026, 11, 25, 10, 0, 0, 500000, tzinfo=timezone(timedelta(hours=1)))),
+        ("from", "2026-11-25T10:00:00 01:00",  # a "+" the query string decoded as a space
+         datetime(2026, 11, 25, 10, tzinfo=timezone(timedelta(hours=1)))),
+        ("to", "2026-11-25T10:00:00-05:00",
+         datetime(2026, 11, 25, 10, tzinfo=timezone(timedelta(hours=-5)))),
+    ],
+)
+def test_from_and_to_are_parsed(field: str, raw: str, moment: datetime) -> None:
+    query = filters(**{field: raw}).query
+    parsed = query.created_from if field == "from" else query.created_to
+    assert parsed == moment
+    assert parsed.utcoffset() == moment.utcoffset()
+
+
+def test_a_bare_to_date_in_basic_format_covers_the_whole_day() -> None:
+    """ISO 8601 also writes the date 2026-11-25 as 20261125; datetime.fromisoformat takes it
+    as midnight, so `to=20261125` would drop the rest of that day."""
+    assert filters(to="20261125").query.created_to == datetime(
+        2026, 11, 25, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("field", ["from", "to"])
+@pytest.mark.parametrize("raw", ["yesterday", "2026-13-01", "2026-11-31", "25/11/2026", ""])
+def test_a_bad_date_is_refused(field: str, raw: str) -> None:
+    refused(field, **{field: raw})
+
+
+@pytest.mark.parametrize("field", ["minAmount", "maxAmount"])
+def test_amount_bounds_are_kept_as_text(field: str) -> None:
+    result = filters(**{field: "10.50"})
+    assert (result.amount_min if field == "minAmount" else result.amount_max) == "10.50"
+
+
+@pytest.mark.parametrize("field", ["minAmount", "maxAmount"])
+@pytest.mark.parametrize("raw", ["-1", "1e2", "abc", "", ".5", "1.", "1" * 21])
+def test_a_bad_amount_bound_is_refused(field: str, raw: str) -> None:
+    refused(field, **{field: raw})
+
+
+def test_the_path_user_id_is_validated() -> None:
+    with pytest.raises(ValidationError) as caught:
+        filters(user_id="system:deposits")
+    assert caught.value.field == "userId"

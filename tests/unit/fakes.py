@@ -1,0 +1,285 @@
+"""In-memory fakes that subclass the real ports, so the service layer runs with no I/O.
+
+Each fake honours its port's contract (a batch commits only on normal exit, a
+command id is never written twice, pub/sub delivers whole batches) and keeps a
+record of what it was asked, so tests can assert on effects rather than calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.config import Config
+from wallet.domain.access import Principal
+from wallet.domain.codec import decode_outcome
+from wallet.domain.events import Outcome, TransactionCommitted
+from wallet.domain.ledger import BalanceKey
+from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
+from wallet.service_layer.ports import (
+    Applied,
+    BalanceCache,
+    CachedBalances,
+    CommandLog,
+    HistoryEntry,
+    HistoryQuery,
+    LedgerBatch,
+    LedgerStore,
+    LogFull,
+    PubSub,
+    Subscription,
+)
+from wallet.service_layer.views import entry_of
+from wallet.service_layer.waiters import OutcomeWaiters
+from wallet.service_layer.wallet import WalletService
+
+NOW = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
+SECRET = "unit-test-secret-" + "0123456789abcdef" * 3  # long enough for HS512 too
+
+ALICE = Principal("alice", "user")
+BOB = Principal("bob", "user")
+OPERATOR = Principal("ops", "operator")
+
+
+class FakeLedgerBatch(LedgerBatch):
+    def __init__(self, store: FakeLedgerStore) -> None:
+        self._store = store
+        self.applied: list[Applied] = []
+        self.balances: dict[BalanceKey, int] = {}
+
+    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
+        return {key: self._store.balance_rows[key] for key in keys
+                if key in self._store.balance_rows}
+
+    def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]:
+        return {i: self._store.outcomes[i] for i in command_ids if i in self._store.outcomes}
+
+    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
+        ids = [envelope.command_id for envelope, _ in [*self.applied, *applied]]
+        assert len(ids) == len(set(ids)), "a command id is never written twice"
+        assert not set(ids) & set(self._store.outcomes), "a command id is never written twice"
+        self.applied.extend(applied)
+        self.balances.update(balances)
+
+
+class FakeLedgerStore(LedgerStore):
+    """Balances, outcomes and history entries in dicts; a batch commits only on normal exit."""
+
+    def __init__(self, balances: Mapping[BalanceKey, int] | None = None) -> None:
+        self.balance_rows: dict[BalanceKey, int] = dict(balances or {})
+        self.outcomes: dict[str, Outcome] = {}
+        self.entries: list[tuple[str, HistoryEntry]] = []  # (account id, entry)
+        self.committed: list[list[Applied]] = []  # what each committed batch saved
+        self.history_queries: list[HistoryQuery] = []
+        self.balance_reads = 0
+
+    def migrate(self) -> int:
+        return 1
+
+    @contextmanager
+    def batch(self) -> Iterator[LedgerBatch]:
+        batch = FakeLedgerBatch(self)
+        yield batch  # an exception leaves the store untouched: a rollback
+        self._commit(batch)
+
+    def _commit(self, batch: FakeLedgerBatch) -> None:
+        self.committed.append(list(batch.applied))
+        for envelope, outcome in batch.applied:
+            self.outcomes[envelope.command_id] = outcome
+            if isinstance(outcome, TransactionCommitted):
+                self.add_entries(outcome)
+        self.balance_rows.update(batch.balances)
+
+    def add_entries(self, committed: TransactionCommitted) -> None:
+        transaction = committed.transaction
+        for posting in transaction.postings:
+            entry = entry_of(transaction, posting)
+            seq = len(self.entries) + 1
+            self.entries.append((posting.account_id, HistoryEntry(
+                seq, entry.transaction_id, entry.entry_type, entry.currency, entry.amount_minor,
+                entry.balance_after_minor, entry.counterparty, entry.created_at)))
+
+    def outcome(self, command_id: str) -> Outcome | None:
+        return self.outcomes.get(command_id)
+
+    def balances(self, account_id: str) -> dict[str, int]:
+        self.balance_reads += 1
+        return {currency: balance for (account, currency), balance in self.balance_rows.items()
+                if account == account_id}
+
+    def history(self, query: HistoryQuery) -> list[HistoryEntry]:
+        self.history_queries.append(query)
+        mine = [entry for account, entry in self.entries if account == query.account_id
+                and _matches(entry, query)]
+        mine.sort(key=lambda entry: entry.seq, reverse=not query.ascending)
+        return mine[: query.limit]
+
+    def close(self) -> None:
+        pass
+
+
+def _matches(entry: HistoryEntry, query: HistoryQuery) -> bool:
+    """The filters a page needs; time and amount filters belong to the SQL store's tests."""
+    after = query.after_seq
+    return ((after is None or (entry.seq > after if query.ascending else entry.seq < after))
+            and query.entry_type in (None, entry.entry_type)
+            and query.currency in (None, entry.currency))
+
+
+class FailingBatchStore(FakeLedgerStore):
+    """A store whose writes fail, as a lost database connection would."""
+
+    @contextmanager
+    def batch(self) -> Iterator[LedgerBatch]:
+        batch = FakeLedgerBatch(self)
+        yield batch
+        raise RuntimeError("the database went away")
+
+
+class SyncLog(CommandLog):
+    """Hands each append to the consumer at once, with any held records, as one batch."""
+
+    def __init__(self, consumer: LedgerConsumer | None = None, hold: bool = False) -> None:
+        self.consumer, self.hold = consumer, hold
+        self.appended: list[tuple[str, bytes]] = []
+        self._held: list[bytes] = []
+
+    def append(self, key: str, value: bytes) -> None:
+        self.appended.append((key, value))
+        self._held.append(value)
+        if not self.hold and self.consumer is not None:
+            self.deliver()
+
+    def deliver(self) -> list[Outcome]:
+        """Hands every held record to the consumer as one batch, as a late poll would."""
+        assert self.consumer is not None
+        held, self._held = self._held, []
+        return self.consumer.handle(held)
+
+
+class FullLog(CommandLog):
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def append(self, key: str, value: bytes) -> None:
+        self.attempts += 1
+        raise LogFull("every partition is at depth_max")
+
+
+class _FakeSubscription(Subscription):
+    def __init__(self, owner: SyncPubSub, channel: str,
+                 callback: Callable[[Sequence[str]], None]) -> None:
+        self.owner, self.channel, self.callback = owner, channel, callback
+
+    def close(self) -> None:
+        self.owner.subscriptions.remove(self)
+
+
+class SyncPubSub(PubSub):
+    """Calls subscribers on the publishing thread, before `publish` returns."""
+
+    def __init__(self) -> None:
+        self.subscriptions: list[_FakeSubscription] = []
+        self.published: list[tuple[str, list[str]]] = []
+
+    def publish(self, channel: str, messages: Sequence[str]) -> None:
+        self.published.append((channel, list(messages)))
+        for subscription in list(self.subscriptions):
+            if subscription.channel == channel:
+                subscription.callback(list(messages))
+
+    def subscribe(self, channel: str, callback: Callable[[Sequence[str]], None]) -> Subscription:
+        subscription = _FakeSubscription(self, channel, callback)
+        self.subscriptions.append(subscription)
+        return subscription
+
+    def messages(self, channel: str = EVENTS_CHANNEL) -> list[str]:
+        return [m for name, batch in self.published if name == channel for m in batch]
+
+
+class RecordingCache(BalanceCache):
+    """A plain dict cache that remembers every invalidation."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, int]] = {}
+        self.generations: dict[str, int] = {}
+        self.invalidated: list[set[str]] = []
+
+    def get(self, account_id: str) -> CachedBalances:
+        found = self.entries.get(account_id)
+        return CachedBalances(self.generations.get(account_id, 0),
+                              None if found is None else dict(found))
+
+    def put(self, account_id: str, generation: int, balances: Mapping[str, int]) -> None:
+        if generation == self.generations.get(account_id, 0):
+            self.entries[account_id] = dict(balances)
+
+    def invalidate(self, account_ids: Collection[str]) -> None:
+        self.invalidated.append(set(account_ids))
+        for account_id in account_ids:
+            self.entries.pop(account_id, None)
+            self.generations[account_id] = self.generations.get(account_id, 0) + 1
+
+
+@dataclass
+class RecordingSender:
+    """A websocket sender: records what it sends, and reports closed connections as gone."""
+
+    closed: set[str] = field(default_factory=set)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, connection_id: str, text: str) -> bool:
+        if connection_id in self.closed:
+            return False
+        self.sent.append((connection_id, text))
+        return True
+
+    def to(self, connection_id: str) -> list[str]:
+        return [text for target, text in self.sent if target == connection_id]
+
+
+@dataclass
+class Stack:
+    """The service layer wired to fakes the way bootstrap wires it to real adapters."""
+
+    store: FakeLedgerStore
+    cache: RecordingCache
+    pubsub: SyncPubSub
+    log: SyncLog
+    waiters: OutcomeWaiters
+    consumer: LedgerConsumer
+    service: WalletService
+
+
+def stack(
+    *, wait_for_commit_ms: int = 1000, waiters_max: int = 100, hold: bool = False,
+    store: FakeLedgerStore | None = None, log: CommandLog | None = None,
+) -> Stack:
+    store = store or FakeLedgerStore()
+    cache, pubsub, waiters = RecordingCache(), SyncPubSub(), OutcomeWaiters(waiters_max)
+    consumer = LedgerConsumer(store, cache, pubsub, lambda: NOW)
+    sync_log = SyncLog(consumer, hold=hold)
+    service = WalletService(store, log or sync_log, cache, waiters, wait_for_commit_ms)
+    pubsub.subscribe(EVENTS_CHANNEL, lambda messages: waiters.resolve(
+        [decode_outcome(message) for message in messages]))
+    return Stack(store, cache, pubsub, sync_log, waiters, consumer, service)
+
+
+def container(**attributes: Any) -> Any:
+    """A stand-in for bootstrap.Container with what the entrypoints touch, and no SQLite.
+
+    bootstrap.build always opens a database, so the edge is tested against this
+    instead: `tokens` and `config` for a Request, plus whatever a test adds
+    (`wallet`, `relay`).
+    """
+    defaults = {"tokens": JwtTokens(SECRET), "config": Config.from_env({})}
+    return SimpleNamespace(**{**defaults, **attributes})
+
+
+def bearer(principal: Principal) -> dict[str, str]:
+    return {"Authorization": f"Bearer {JwtTokens(SECRET).issue(principal, 60)}"}

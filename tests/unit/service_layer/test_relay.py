@@ -1,0 +1,107 @@
+"""service_layer/relay.py: who gets which balanceUpdated message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.adapters.memory_connections import MemoryConnections
+from wallet.domain.errors import Unauthorized
+from wallet.domain.events import CommandRejected, TransactionCommitted
+from wallet.domain.ledger import DEPOSITS_ACCOUNT, Posting, Rejection, Transaction
+from wallet.service_layer.relay import Relay
+
+from ..fakes import ALICE, BOB, NOW, OPERATOR, SECRET, RecordingSender
+
+TOKENS = JwtTokens(SECRET)
+
+DEPOSIT = TransactionCommitted("c-1", "h", Transaction(
+    "c-1", "deposit", "USD", 500, NOW,
+    (Posting(DEPOSITS_ACCOUNT, -500, -500), Posting("alice", 500, 500))))
+TRANSFER = TransactionCommitted("c-2", "h", Transaction(
+    "c-2", "transfer", "USD", 125, NOW,
+    (Posting("alice", -125, 375), Posting("bob", 125, 125))))
+REJECTED = CommandRejected("c-3", "h", Rejection("insufficient_funds", "no"), NOW, "alice")
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def relay(sender: RecordingSender) -> Relay:
+    relay = Relay(MemoryConnections(sender), TOKENS)
+    for connection_id, principal in (("alice-1", ALICE), ("bob-1", BOB), ("ops-1", OPERATOR)):
+        relay.connect(connection_id, TOKENS.issue(principal, 60))
+    return relay
+
+
+def received(sender: RecordingSender, connection_id: str) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in sender.to(connection_id)]
+
+
+def test_connect_refuses_a_bad_token() -> None:
+    connections = MemoryConnections()
+    with pytest.raises(Unauthorized):
+        Relay(connections, TOKENS).connect("c-1", "not-a-token")
+    assert len(connections) == 0
+
+
+def test_connect_returns_the_tokens_principal() -> None:
+    assert Relay(MemoryConnections(), TOKENS).connect("c-1", TOKENS.issue(BOB, 60)) == BOB
+
+
+def test_a_user_gets_only_their_own_wallets_events(relay: Relay, sender: RecordingSender) -> None:
+    relay.fan_out([DEPOSIT])
+    assert [m["userId"] for m in received(sender, "alice-1")] == ["alice"]
+    assert received(sender, "bob-1") == []
+
+
+def test_a_deposit_message_carries_the_new_balance_and_history_item(
+    relay: Relay, sender: RecordingSender
+) -> None:
+    relay.fan_out([DEPOSIT])
+    assert received(sender, "alice-1") == [{
+        "event": "balanceUpdated", "userId": "alice", "currency": "USD", "balance": "5.00",
+        "transaction": {"id": "c-1", "type": "deposit", "amount": "5.00", "currency": "USD",
+                        "balanceAfter": "5.00", "status": "committed",
+                        "createdAt": "2026-11-25T10:00:00.123456Z"},
+    }]
+
+
+def test_an_operator_gets_every_wallets_events(relay: Relay, sender: RecordingSender) -> None:
+    relay.fan_out([DEPOSIT, TRANSFER])
+    assert [m["userId"] for m in received(sender, "ops-1")] == ["alice", "alice", "bob"]
+
+
+def test_a_transfer_pushes_one_message_per_wallet(relay: Relay, sender: RecordingSender) -> None:
+    assert relay.fan_out([TRANSFER]) == 4  # alice, bob, and the operator twice
+    (to_alice,) = received(sender, "alice-1")
+    (to_bob,) = received(sender, "bob-1")
+    assert (to_alice["balance"], to_alice["transaction"]["type"],
+            to_alice["transaction"]["counterparty"]) == ("3.75", "transfer_out", "bob")
+    assert (to_bob["balance"], to_bob["transaction"]["type"],
+            to_bob["transaction"]["counterparty"]) == ("1.25", "transfer_in", "alice")
+
+
+def test_rejected_outcomes_push_nothing(relay: Relay, sender: RecordingSender) -> None:
+    assert relay.fan_out([REJECTED]) == 0
+    assert sender.sent == []
+
+
+def test_a_closed_connection_is_forgotten(relay: Relay, sender: RecordingSender) -> None:
+    sender.closed.add("ops-1")
+    assert relay.fan_out([TRANSFER]) == 2
+    sender.closed.clear()
+    relay.fan_out([TRANSFER])
+    assert received(sender, "ops-1") == []
+    assert len(received(sender, "alice-1")) == 2
+
+
+def test_disconnect_stops_the_pushes(relay: Relay, sender: RecordingSender) -> None:
+    relay.disconnect("alice-1")
+    relay.fan_out([DEPOSIT])
+    assert received(sender, "alice-1") == []

@@ -1,0 +1,311 @@
+"""service_layer/wallet.py: submit with idempotency, and the reads, over in-memory fakes."""
+
+from __future__ import annotations
+
+import pytest
+from wallet.domain.access import Principal
+from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer, request_hash
+from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.events import CommandRejected, TransactionCommitted
+from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.service_layer.ports import AmountRange, HistoryQuery
+from wallet.service_layer.wallet import HistoryFilters, Submitted
+
+from ..fakes import ALICE, BOB, OPERATOR, FakeLedgerStore, FullLog, Stack, stack
+
+
+def committed(submitted: Submitted) -> TransactionCommitted:
+    assert isinstance(submitted.outcome, TransactionCommitted), submitted
+    return submitted.outcome
+
+
+def test_submit_returns_the_committed_outcome() -> None:
+    wallet = stack()
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    transaction = committed(submitted).transaction
+    assert transaction.id == submitted.command_id
+    assert transaction.posting_for("alice").balance_after_minor == 500
+    assert not submitted.replayed
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+
+
+def test_submit_keys_the_log_by_the_wallet_that_moves() -> None:
+    wallet = stack()
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    wallet.service.submit(ALICE, Transfer("alice", "bob", 100, "USD"), None)
+    assert [key for key, _ in wallet.log.appended] == ["alice", "alice"]
+
+
+def test_submit_returns_a_ledger_rejection_as_an_outcome() -> None:
+    submitted = stack().service.submit(ALICE, Payout("alice", 1, "USD"), None)
+    assert isinstance(submitted.outcome, CommandRejected)
+    assert submitted.outcome.rejection.code == "insufficient_funds"
+
+
+def test_the_same_key_and_request_replays_the_first_outcome_once() -> None:
+    wallet = stack()
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    again = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert again.replayed and not first.replayed
+    assert again.command_id == first.command_id
+    assert again.outcome == first.outcome
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+    assert len(wallet.log.appended) == 1
+
+
+def test_a_replayed_rejection_is_replayed_too() -> None:
+    wallet = stack()
+    first = wallet.service.submit(ALICE, Payout("alice", 5, "USD"), "key-1")
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-2")
+    again = wallet.service.submit(ALICE, Payout("alice", 5, "USD"), "key-1")
+    assert again.replayed
+    assert isinstance(again.outcome, CommandRejected)
+    assert again.outcome == first.outcome
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+
+
+def test_the_same_key_with_another_request_is_refused() -> None:
+    wallet = stack()
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    with pytest.raises(IdempotencyKeyReused):
+        wallet.service.submit(ALICE, Deposit("alice", 501, "USD"), "key-1")
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+
+
+def test_a_reused_key_still_in_flight_is_refused_by_the_ledger() -> None:
+    """Both copies reach the log before either is recorded: the consumer tells them apart."""
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    wallet.log.hold = False
+    with pytest.raises(IdempotencyKeyReused):
+        wallet.service.submit(ALICE, Deposit("alice", 999, "USD"), "key-1")
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+    recorded = wallet.store.outcomes[first.command_id]
+    assert recorded.request_hash == request_hash(Deposit("alice", 500, "USD"))
+
+
+def test_idempotency_keys_are_scoped_to_the_caller() -> None:
+    wallet = stack()
+    by_alice = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "shared-key")
+    by_operator = wallet.service.submit(OPERATOR, Deposit("alice", 500, "USD"), "shared-key")
+    assert by_alice.command_id != by_operator.command_id
+    assert not by_operator.replayed
+    assert wallet.store.balance_rows[("alice", "USD")] == 1000
+
+
+def test_requests_without_a_key_are_distinct_commands() -> None:
+    wallet = stack()
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    second = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    assert first.command_id != second.command_id
+    assert wallet.store.balance_rows[("alice", "USD")] == 1000
+
+
+@pytest.mark.parametrize(
+    "command",
+    [Deposit("bob", 1, "USD"), Payout("bob", 1, "USD"), Transfer("bob", "alice", 1, "USD")],
+)
+def test_acting_on_another_wallet_is_forbidden_before_anything_is_appended(
+    command: LedgerCommand,
+) -> None:
+    wallet = stack()
+    with pytest.raises(Forbidden):
+        wallet.service.submit(ALICE, command, "key-1")
+    assert wallet.log.appended == []
+    assert wallet.store.outcomes == {}
+
+
+def test_a_full_log_is_unavailable_and_frees_the_waiter() -> None:
+    full = FullLog()
+    wallet = stack(log=full, waiters_max=1)
+    with pytest.raises(Unavailable):
+        wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert full.attempts == 1
+    with pytest.raises(Unavailable):  # not "too many in flight": the first waiter was released
+        wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert full.attempts == 2
+
+
+def test_waiters_max_bounds_requests_in_flight() -> None:
+    wallet = stack(waiters_max=1)
+    wallet.waiters.register("someone-else", "h", "alice")
+    with pytest.raises(Unavailable):
+        wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    assert wallet.log.appended == []
+
+
+def test_a_command_not_applied_in_time_is_pending() -> None:
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert submitted.outcome is None
+    assert not submitted.replayed
+    assert len(wallet.log.appended) == 1
+
+
+def test_a_missed_event_is_read_back_from_the_store() -> None:
+    wallet = stack(wait_for_commit_ms=0)
+    wallet.pubsub.subscriptions.clear()  # the outcome is applied, but no event arrives
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert committed(submitted).transaction.id == submitted.command_id
+
+
+def test_lookup_reports_pending_while_a_waiter_holds_the_id() -> None:
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    waiter = wallet.waiters.register(submitted.command_id, "any-hash", "alice")
+    assert wallet.service.lookup(ALICE, submitted.command_id) is None
+    wallet.log.deliver()
+    outcome = wallet.service.lookup(ALICE, submitted.command_id)
+    assert isinstance(outcome, TransactionCommitted)
+    wallet.waiters.release(waiter)
+
+
+def test_lookup_after_a_pending_submit_still_reports_pending() -> None:
+    """A 202 tells the client to poll /wallet/transactions/{id}: that poll must say pending.
+
+    The handler's waiter is released when the 202 goes out, so until the
+    consumer applies the command the id is unknown and lookup answers 404.
+    """
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert wallet.service.lookup(ALICE, submitted.command_id) is None
+
+
+def test_lookup_of_an_unknown_id_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        stack().service.lookup(OPERATOR, "no-such-id")
+
+
+def test_lookup_shows_a_transaction_to_its_parties_and_operators_only() -> None:
+    wallet = stack()
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    transfer = wallet.service.submit(ALICE, Transfer("alice", "bob", 100, "USD"), None)
+    for viewer in (ALICE, BOB, OPERATOR):
+        assert wallet.service.lookup(viewer, transfer.command_id) == transfer.outcome
+    carol = Principal("carol", "user")
+    with pytest.raises(NotFound):
+        wallet.service.lookup(carol, transfer.command_id)
+
+
+def test_lookup_hides_another_users_deposit_as_not_found() -> None:
+    wallet = stack()
+    deposit = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    with pytest.raises(NotFound):
+        wallet.service.lookup(BOB, deposit.command_id)
+
+
+def test_lookup_shows_a_rejection_only_to_its_requester() -> None:
+    wallet = stack()
+    rejected = wallet.service.submit(ALICE, Transfer("alice", "bob", 100, "USD"), None)
+    assert isinstance(wallet.service.lookup(ALICE, rejected.command_id), CommandRejected)
+    with pytest.raises(NotFound):
+        wallet.service.lookup(BOB, rejected.command_id)
+
+
+def test_balances_are_read_once_then_served_from_the_cache() -> None:
+    wallet = stack(store=FakeLedgerStore({("alice", "USD"): 500, ("alice", "EUR"): 7}))
+    assert wallet.service.balances(ALICE, "alice") == {"USD": 500, "EUR": 7}
+    assert wallet.service.balances(ALICE, "alice") == {"USD": 500, "EUR": 7}
+    assert wallet.store.balance_reads == 1
+
+
+def test_an_invalidated_balance_is_read_again() -> None:
+    wallet = stack(store=FakeLedgerStore({("alice", "USD"): 500}))
+    wallet.service.balances(ALICE, "alice")
+    wallet.store.balance_rows[("alice", "USD")] = 600
+    wallet.cache.invalidate(["alice"])
+    assert wallet.service.balances(ALICE, "alice") == {"USD": 600}
+    assert wallet.store.balance_reads == 2
+
+
+def test_a_balance_read_after_a_commit_is_never_stale() -> None:
+    wallet = stack()
+    assert wallet.service.balances(ALICE, "alice") == {}
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    assert wallet.service.balances(ALICE, "alice") == {"USD": 500}
+
+
+def test_balances_of_another_users_wallet_are_forbidden() -> None:
+    wallet = stack()
+    with pytest.raises(Forbidden):
+        wallet.service.balances(ALICE, "bob")
+    assert wallet.store.balance_reads == 0
+
+
+def test_an_operator_reads_any_balance() -> None:
+    wallet = stack(store=FakeLedgerStore({("alice", "USD"): 5}))
+    assert wallet.service.balances(OPERATOR, "alice") == {"USD": 5}
+
+
+def history_wallet() -> Stack:
+    wallet = stack()
+    for amount in (100, 200, 300):
+        wallet.service.submit(OPERATOR, Deposit("alice", amount, "USD"), None)
+    wallet.service.submit(OPERATOR, Deposit("alice", 7, "JPY"), None)
+    return wallet
+
+
+def test_history_returns_one_page_and_says_whether_more_follow() -> None:
+    wallet = history_wallet()
+    entries, more = wallet.service.history(ALICE, HistoryFilters(HistoryQuery("alice", 3)))
+    assert [e.amount_minor for e in entries] == [7, 300, 200]
+    assert more
+    entries, more = wallet.service.history(ALICE, HistoryFilters(HistoryQuery("alice", 4)))
+    assert len(entries) == 4
+    assert not more
+
+
+def test_history_asks_the_store_for_one_entry_more_than_the_page() -> None:
+    wallet = history_wallet()
+    wallet.service.history(ALICE, HistoryFilters(HistoryQuery("alice", 3)))
+    assert wallet.store.history_queries[-1].limit == 4
+
+
+def test_history_of_another_users_wallet_is_forbidden() -> None:
+    wallet = history_wallet()
+    with pytest.raises(Forbidden):
+        wallet.service.history(BOB, HistoryFilters(HistoryQuery("alice", 3)))
+    assert wallet.store.history_queries == []
+
+
+def test_history_amount_ranges_are_derived_for_each_currency_the_wallet_holds() -> None:
+    wallet = history_wallet()
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1.5", amount_max="10.555")
+    wallet.service.history(ALICE, filters)
+    assert wallet.store.history_queries[-1].amount_ranges == (
+        AmountRange("JPY", 2, 10), AmountRange("USD", 150, 1055))
+
+
+def test_history_amount_range_follows_the_currency_filter() -> None:
+    wallet = history_wallet()
+    filters = HistoryFilters(HistoryQuery("alice", 10, currency="KWD"), amount_max="2")
+    wallet.service.history(ALICE, filters)
+    assert wallet.store.history_queries[-1].amount_ranges == (AmountRange("KWD", None, 2000),)
+
+
+def test_history_without_amount_bounds_has_no_ranges() -> None:
+    wallet = history_wallet()
+    wallet.service.history(ALICE, HistoryFilters(HistoryQuery("alice", 10)))
+    assert wallet.store.history_queries[-1].amount_ranges == ()
+
+
+def test_history_amount_bounds_on_an_empty_wallet_find_nothing() -> None:
+    wallet = stack()
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1")
+    assert wallet.service.history(ALICE, filters) == ([], False)
+    assert wallet.store.history_queries == []
+
+
+def test_history_amount_bounds_stay_within_what_the_store_can_compare() -> None:
+    """`minAmount=99999999999999999999` is valid input; as minor units it overflows BIGINT.
+
+    SQLite raises OverflowError binding it (PostgreSQL: bigint out of range), so
+    the request ends as a 500 instead of an empty page.
+    """
+    wallet = history_wallet()
+    huge = "9" * 20
+    filters = HistoryFilters(HistoryQuery("alice", 10, currency="USD"), huge, huge)
+    wallet.service.history(ALICE, filters)
+    (bounds,) = wallet.store.history_queries[-1].amount_ranges
+    for bound in (bounds.minor_min, bounds.minor_max):
+        assert bound is None or bound <= BALANCE_MINOR_MAX
