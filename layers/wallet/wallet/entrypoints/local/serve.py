@@ -47,7 +47,12 @@ async def _listen(runtime: LocalRuntime, config: Config) -> None:
     runner = web.AppRunner(runtime.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SystemExit(f"cannot listen on {config.host}:{config.port}: {error.strerror}; "
+                         "set WALLET_PORT to a free port") from error
     port = runner.addresses[0][1]
     _banner(runtime, config.host, port)
     stopping = asyncio.Event()
