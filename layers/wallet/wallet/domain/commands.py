@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Deposit:
+class _OneWallet:
     user_id: str
     amount_minor: int
     currency: str
@@ -20,14 +20,13 @@ class Deposit:
 
 
 @dataclass(frozen=True)
-class Payout:
-    user_id: str
-    amount_minor: int
-    currency: str
+class Deposit(_OneWallet):
+    """Money enters the wallet from outside."""
 
-    @property
-    def wallet_id(self) -> str:
-        return self.user_id
+
+@dataclass(frozen=True)
+class Payout(_OneWallet):
+    """Money leaves the wallet for the outside world."""
 
 
 @dataclass(frozen=True)
