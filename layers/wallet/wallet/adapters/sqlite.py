@@ -7,6 +7,7 @@ get one connection per thread, so WAL lets them run beside the writer.
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from wallet.adapters.sql_dialect import LEDGER_TABLES, Cursor, Dialect, statemen
 from wallet.domain.errors import Unavailable
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_SETUP_ATTEMPTS_MAX, WAL_SETUP_BACKOFF_MS = 200, 50  # 10 s, like the busy timeout
 
 _APPEND_ONLY = (
     "CREATE TRIGGER {table}_no_{action} BEFORE {action} ON {table} "
@@ -83,11 +85,27 @@ class SQLiteDialect(Dialect):
                 self._path, isolation_level=None, check_same_thread=False,
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.execute("PRAGMA foreign_keys=ON")
+            try:
+                _configure(connection)
+            except sqlite3.OperationalError as exc:
+                connection.close()
+                raise Unavailable("the database could not be opened; retry") from exc
             self._local.connection = connection
             with self._guard:
                 self._connections.append(connection)
         return connection
+
+
+def _configure(connection: sqlite3.Connection) -> None:
+    """Turning a new file to WAL needs an exclusive lock that ignores the busy timeout."""
+    for attempt in range(WAL_SETUP_ATTEMPTS_MAX):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == WAL_SETUP_ATTEMPTS_MAX - 1:
+                raise
+            time.sleep(WAL_SETUP_BACKOFF_MS / 1000)
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
 

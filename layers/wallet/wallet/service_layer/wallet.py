@@ -25,7 +25,7 @@ from wallet.service_layer.ports import (
     LedgerStore,
     LogFull,
 )
-from wallet.service_layer.waiters import OutcomeWaiters
+from wallet.service_layer.waiters import OutcomeWaiters, Waiter
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5a0b-4c8e-9d43-3f7a2d6b9e10")
 _KEY_REUSED = IdempotencyKeyReused.code
@@ -58,22 +58,24 @@ class WalletService:
     ) -> Submitted:
         principal.authorise(command)
         envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command)
-        if idempotency_key is not None:
-            earlier = self._store.outcome(envelope.command_id)
+        # Register before looking: an outcome published between the look and the
+        # registration would otherwise be missed, and a retry would wait out its deadline.
+        waiter = self._waiters.register(envelope.command_id, envelope.request_hash,
+                                        principal.subject)
+        try:
+            earlier = self._store.outcome(envelope.command_id) if idempotency_key else None
             if earlier is not None:
                 return Submitted(envelope.command_id, _replayable(envelope, earlier), True)
-        return self._append_and_wait(envelope, principal.subject)
-
-    def _append_and_wait(self, envelope: Envelope, owner: str) -> Submitted:
-        waiter = self._waiters.register(envelope.command_id, envelope.request_hash, owner)
-        try:
-            try:
-                self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
-            except LogFull as exc:
-                raise Unavailable("the command log is full; retry with the same key") from exc
-            outcome = waiter.wait(self._wait_for_commit_ms)
+            return self._append_and_wait(envelope, waiter)
         finally:
             self._waiters.release(waiter)
+
+    def _append_and_wait(self, envelope: Envelope, waiter: Waiter) -> Submitted:
+        try:
+            self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
+        except LogFull as exc:
+            raise Unavailable("the command log is full; retry with the same key") from exc
+        outcome = waiter.wait(self._wait_for_commit_ms)
         if outcome is None:
             outcome = self._recorded(envelope)
         if outcome is None:

@@ -1,0 +1,468 @@
+"""SqlLedgerStore on a real SQLite file: schema, durability, append-only journal, history."""
+
+import random
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from wallet.adapters.memory_cache import MemoryBalanceCache
+from wallet.adapters.sql_store import SCHEMA_VERSION, SqlLedgerStore
+from wallet.adapters.sqlite import SQLiteDialect
+from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
+from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.ledger import Book, Posting, Transaction, legs
+from wallet.service_layer.ledger import apply_batch
+from wallet.service_layer.ports import AmountRange, HistoryEntry, HistoryQuery
+
+from .support import RawLedger, StepClock, envelope, unique
+
+AT = datetime(2026, 11, 25, 10, 0, 0, 123_457, tzinfo=UTC)
+
+
+def commit(store: SqlLedgerStore, command: LedgerCommand, at: datetime = AT) -> Outcome:
+    """Posts one command against the stored balances and saves it, as the consumer would."""
+    sent = envelope(command)
+    with store.batch() as batch:
+        book = Book(batch.load_balances({(account, command.currency) for account in legs(command)}))
+        result = book.post(command, sent.command_id, at)
+        outcome: Outcome
+        if isinstance(result, Transaction):
+            outcome = TransactionCommitted(sent.command_id, sent.request_hash, result)
+        else:
+            outcome = CommandRejected(
+                sent.command_id, sent.request_hash, result, at, command.wallet_id)
+        batch.save([(sent, outcome)], book.changed)
+    return outcome
+
+
+# --- schema and connection settings ---------------------------------------------------------
+
+def test_migrate_creates_the_schema_once(store: SqlLedgerStore, raw: RawLedger) -> None:
+    assert store.migrate() == SCHEMA_VERSION  # the fixture already migrated once
+    tables = {name for (name,) in raw.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    triggers = {name for (name,) in raw.rows(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert {"transactions", "entries", "balances", "schema_version"} <= tables
+    assert triggers == {f"{table}_no_{action}" for table in ("transactions", "entries")
+                        for action in ("UPDATE", "DELETE")}
+    assert raw.rows("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+
+
+def test_migrate_on_an_existing_file_keeps_its_data(db_path: Path, store: SqlLedgerStore) -> None:
+    user = unique("user")
+    commit(store, Deposit(user, 500, "USD"))
+    second = SqlLedgerStore(SQLiteDialect(db_path))
+    try:
+        assert second.migrate() == SCHEMA_VERSION
+        assert second.balances(user) == {"USD": 500}
+    finally:
+        second.close()
+
+
+FIRST_START_ROUNDS, OPENERS = 40, 4
+
+
+def migrate_together(path: Path) -> list[int]:
+    """Several stores, as several processes would, open one fresh file and migrate at once."""
+    stores = [SqlLedgerStore(SQLiteDialect(path)) for _ in range(OPENERS)]
+    start = threading.Barrier(OPENERS, timeout=10)
+
+    def migrate(store: SqlLedgerStore) -> int:
+        start.wait()
+        return store.migrate()
+
+    try:
+        with ThreadPoolExecutor(OPENERS) as pool:
+            return list(pool.map(migrate, stores, timeout=30))
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_concurrent_first_starts_on_a_fresh_file_all_succeed(tmp_path: Path) -> None:
+    """PRODUCT BUG: `PRAGMA journal_mode=WAL` on a fresh file fails at once under contention.
+
+    Switching a new database into WAL needs an exclusive lock, and SQLite does
+    not wait on the busy timeout for it, so a second consumer (or CLI) opening
+    the file at the same moment gets `database is locked`, unwrapped, at
+    start-up. The window is narrow: the test starts bounded rounds on fresh
+    files and stops at the first failure.
+    """
+    for round_number in range(FIRST_START_ROUNDS):
+        path = tmp_path / f"fresh-{round_number}.sqlite3"
+        assert migrate_together(path) == [SCHEMA_VERSION] * OPENERS, f"round {round_number}"
+        assert RawLedger(path).rows("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+
+
+def pragmas(dialect: SQLiteDialect) -> tuple[str, int, int]:
+    with dialect.read() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        journal = cursor.fetchone()[0]
+        cursor.execute("PRAGMA synchronous")
+        synchronous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA foreign_keys")
+        foreign_keys = cursor.fetchone()[0]
+    return journal, synchronous, foreign_keys
+
+
+SYNCHRONOUS_FULL = 2
+
+
+def test_every_connection_is_wal_with_full_sync(
+    store: SqlLedgerStore, dialect: SQLiteDialect
+) -> None:
+    """Each thread opens its own connection; each must be durable, not only the first."""
+    seen: list[tuple[str, int, int]] = [pragmas(dialect)]
+    worker = threading.Thread(target=lambda: seen.append(pragmas(dialect)))
+    worker.start()
+    worker.join(timeout=10)
+    assert seen == [("wal", SYNCHRONOUS_FULL, 1)] * 2
+
+
+# --- round trips ----------------------------------------------------------------------------
+
+def test_committed_transfer_round_trips(store: SqlLedgerStore) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    commit(store, Deposit(alice, 10_000, "USD"))
+    sent = commit(store, Transfer(alice, bob, 1_250, "USD"), AT.replace(microsecond=999_999))
+    assert isinstance(sent, TransactionCommitted)
+    loaded = store.outcome(sent.command_id)
+    assert loaded == sent
+    assert isinstance(loaded, TransactionCommitted)
+    assert loaded.transaction.created_at.microsecond == 999_999
+    assert [(p.account_id, p.amount_minor, p.balance_after_minor)
+            for p in loaded.transaction.postings] == [(alice, -1_250, 8_750), (bob, 1_250, 1_250)]
+    assert store.balances(alice) == {"USD": 8_750}
+    assert store.balances(bob) == {"USD": 1_250}
+
+
+def test_rejected_outcome_round_trips(store: SqlLedgerStore, raw: RawLedger) -> None:
+    user = unique("user")
+    sent = commit(store, Payout(user, 1, "EUR"))
+    assert isinstance(sent, CommandRejected)
+    assert store.outcome(sent.command_id) == sent
+    assert sent.rejection.code == "insufficient_funds"
+    assert sent.wallet_id == user
+    assert raw.count("entries", "transaction_id = ?", [sent.command_id]) == 0
+    assert store.balances(user) == {}
+
+
+def test_a_commit_is_visible_at_once_to_other_threads(store: SqlLedgerStore) -> None:
+    """Each thread reads on its own connection; none may keep serving an older snapshot."""
+    user = unique("user")
+    seen: list[dict[str, int]] = []
+    with ThreadPoolExecutor(1) as reader:  # one thread, so one connection, opened before the write
+        seen.append(reader.submit(store.balances, user).result(timeout=10))
+        commit(store, Deposit(user, 321, "USD"))
+        seen.append(reader.submit(store.balances, user).result(timeout=10))
+    assert seen == [{}, {"USD": 321}]
+
+
+def test_unknown_outcome_is_none(store: SqlLedgerStore) -> None:
+    assert store.outcome(unique("nobody")) is None
+
+
+# --- the journal is append-only and checked -------------------------------------------------
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE entries SET amount = amount + 1",
+    "UPDATE entries SET balance_after = 0",
+    "DELETE FROM entries",
+    "UPDATE transactions SET status = 'rejected'",
+    "DELETE FROM transactions",
+])
+def test_journal_refuses_updates_and_deletes(
+    store: SqlLedgerStore, raw: RawLedger, db_path: Path, statement: str
+) -> None:
+    user = unique("user")
+    deposit = commit(store, Deposit(user, 700, "USD"))
+    before = raw.rows("SELECT * FROM entries"), raw.rows("SELECT * FROM transactions")
+    with closing(sqlite3.connect(db_path)) as connection, \
+            pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        connection.execute(statement)
+    assert (raw.rows("SELECT * FROM entries"), raw.rows("SELECT * FROM transactions")) == before
+    assert store.outcome(deposit.command_id) == deposit
+
+
+def raw_insert(db_path: Path, sql: str, params: tuple[object, ...]) -> None:
+    with closing(sqlite3.connect(db_path)) as connection:
+        connection.execute(sql, params)
+        connection.commit()
+
+
+@pytest.mark.parametrize("account", ["alice", "system-deposits", "systemic:x"])
+def test_user_balance_cannot_be_negative(db_path: Path, store: SqlLedgerStore,
+                                         account: str) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        raw_insert(db_path, "INSERT INTO balances VALUES (?, 'USD', -1)", (unique(account),))
+
+
+def test_system_account_may_be_negative(db_path: Path, store: SqlLedgerStore,
+                                        raw: RawLedger) -> None:
+    account = unique("system:test")
+    raw_insert(db_path, "INSERT INTO balances VALUES (?, 'USD', -5)", (account,))
+    assert raw.rows("SELECT balance FROM balances WHERE account_id = ?", (account,)) == [(-5,)]
+    deposit = commit(store, Deposit(unique("user"), 300, "USD"))
+    assert isinstance(deposit, TransactionCommitted)
+    assert store.balances("system:deposits")["USD"] < 0
+
+
+def test_entry_with_negative_user_balance_is_refused(db_path: Path, store: SqlLedgerStore) -> None:
+    deposit = commit(store, Deposit(unique("user"), 300, "USD"))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        raw_insert(db_path, "INSERT INTO entries (transaction_id, account_id, currency, amount, "
+                   "balance_after, entry_type, created_at) VALUES (?, ?, 'USD', -400, -100, "
+                   "'payout', 'x')", (deposit.command_id, unique("user")))
+
+
+# --- atomicity and durability ---------------------------------------------------------------
+
+class Boom(Exception):
+    pass
+
+
+def test_a_batch_that_raises_writes_nothing(store: SqlLedgerStore, raw: RawLedger) -> None:
+    user = unique("user")
+    sent = envelope(Deposit(user, 900, "USD"))
+    book = Book({})
+    transaction = book.post(sent.command, sent.command_id, AT)
+    assert isinstance(transaction, Transaction)
+    with pytest.raises(Boom), store.batch() as batch:
+        batch.save([(sent, TransactionCommitted(sent.command_id, sent.request_hash,
+                                                transaction))], book.changed)
+        raise Boom
+    assert store.outcome(sent.command_id) is None
+    assert store.balances(user) == {}
+    assert (raw.count("transactions"), raw.count("entries"), raw.count("balances")) == (0, 0, 0)
+
+
+def test_a_constraint_failure_midway_rolls_back_the_earlier_writes(
+    store: SqlLedgerStore, raw: RawLedger
+) -> None:
+    """The transaction row goes in first; a refused entry must take it back out."""
+    user = unique("user")
+    sent = envelope(Payout(user, 400, "USD"))
+    overdrawn = Transaction(sent.command_id, "payout", "USD", 400, AT, (
+        Posting(user, -400, -400), Posting("system:payouts", 400, 400)))
+    outcome = TransactionCommitted(sent.command_id, sent.request_hash, overdrawn)
+    with pytest.raises(sqlite3.IntegrityError), store.batch() as batch:
+        batch.save([(sent, outcome)], {(user, "USD"): -400})
+    assert store.outcome(sent.command_id) is None
+    assert raw.count("transactions") == 0
+
+
+def test_data_survives_a_restart(db_path: Path, store: SqlLedgerStore) -> None:
+    user = unique("user")
+    deposit = commit(store, Deposit(user, 4_200, "JPY"))
+    refused = commit(store, Payout(user, 5_000, "JPY"))
+    store.close()
+
+    reopened = SqlLedgerStore(SQLiteDialect(db_path))
+    try:
+        assert reopened.migrate() == SCHEMA_VERSION
+        assert reopened.outcome(deposit.command_id) == deposit
+        assert reopened.outcome(refused.command_id) == refused
+        assert reopened.balances(user) == {"JPY": 4_200}
+        assert [e.transaction_id for e in reopened.history(HistoryQuery(user, 10))] == [
+            deposit.command_id]
+    finally:
+        reopened.close()
+
+
+# --- history --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Wallet:
+    user: str
+    other: str
+    entries: list[HistoryEntry]  # everything, newest first
+
+
+def history_commands(user: str, other: str) -> list[LedgerCommand]:
+    commands: list[LedgerCommand] = [
+        Deposit(user, 10_000, "USD"), Deposit(other, 5_000, "USD"), Deposit(user, 700, "EUR"),
+        Deposit(user, 5_000, "JPY"), Payout(user, 300, "USD"), Payout(user, 10**9, "USD"),
+        Transfer(user, other, 1_200, "USD"), Transfer(other, user, 50, "USD"),
+        Transfer(user, other, 100, "EUR"), Payout(user, 40, "JPY"),
+    ]
+    commands += [Deposit(user, amount, "USD") for amount in (1, 99, 100, 2_500, 2_501, 77)]
+    return commands
+
+
+@pytest.fixture
+def wallet(store: SqlLedgerStore, clock: StepClock) -> Wallet:
+    user, other = unique("hist"), unique("peer")
+    commands = history_commands(user, other)
+    for start in range(0, len(commands), 4):  # several batches, several commits
+        sent = [envelope(command) for command in commands[start:start + 4]]
+        apply_batch(store, MemoryBalanceCache(), sent, clock)
+    entries = store.history(HistoryQuery(user, 1_000))
+    assert len(entries) == 14  # 15 commands touch the user; the huge payout is refused
+    return Wallet(user, other, entries)
+
+
+def test_history_is_newest_first_by_default(store: SqlLedgerStore, wallet: Wallet) -> None:
+    seqs = [entry.seq for entry in wallet.entries]
+    assert seqs == sorted(seqs, reverse=True)
+    times = [entry.created_at for entry in wallet.entries]
+    assert times == sorted(times, reverse=True)
+    ascending = store.history(HistoryQuery(wallet.user, 1_000, ascending=True))
+    assert ascending == wallet.entries[::-1]
+
+
+def test_history_entries_are_one_wallets_view(wallet: Wallet) -> None:
+    outgoing = [e for e in wallet.entries if e.entry_type == "transfer_out"]
+    incoming = [e for e in wallet.entries if e.entry_type == "transfer_in"]
+    assert [(e.amount_minor, e.currency, e.counterparty) for e in outgoing] == [
+        (100, "EUR", wallet.other), (1_200, "USD", wallet.other)]
+    assert [(e.amount_minor, e.counterparty) for e in incoming] == [(50, wallet.other)]
+    payout = next(e for e in wallet.entries if e.entry_type == "payout" and e.currency == "USD")
+    assert (payout.amount_minor, payout.balance_after_minor) == (300, 9_700)
+    assert payout.counterparty == "system:payouts"
+
+
+@pytest.mark.parametrize("limit", [1, 3, 13, 14, 50])
+def test_history_honours_the_limit(store: SqlLedgerStore, wallet: Wallet, limit: int) -> None:
+    assert store.history(HistoryQuery(wallet.user, limit)) == wallet.entries[:limit]
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("page_size", [1, 4, 5])
+def test_cursor_pages_cover_every_entry_once(
+    store: SqlLedgerStore, wallet: Wallet, ascending: bool, page_size: int
+) -> None:
+    seen: list[HistoryEntry] = []
+    after: int | None = None
+    for _ in range(len(wallet.entries) + 2):  # bounded: one page per entry at most, plus the end
+        page = store.history(HistoryQuery(wallet.user, page_size, after, ascending))
+        assert len(page) <= page_size
+        if not page:
+            break
+        seen.extend(page)
+        after = page[-1].seq
+    expected = wallet.entries[::-1] if ascending else wallet.entries
+    assert seen == expected
+    assert len({entry.seq for entry in seen}) == len(seen)
+
+
+Predicate = Callable[[HistoryEntry], bool]
+
+
+def filter_cases(wallet: Wallet) -> list[tuple[HistoryQuery, Predicate]]:
+    user, entries = wallet.user, wallet.entries
+    start, end = entries[9].created_at, entries[3].created_at  # inclusive bounds, taken exactly
+    usd_range = AmountRange("USD", 100, 2_500)
+    return [
+        (HistoryQuery(user, 100, entry_type="deposit"), lambda e: e.entry_type == "deposit"),
+        (HistoryQuery(user, 100, entry_type="transfer_out"),
+         lambda e: e.entry_type == "transfer_out"),
+        (HistoryQuery(user, 100, currency="EUR"), lambda e: e.currency == "EUR"),
+        (HistoryQuery(user, 100, created_from=start), lambda e: e.created_at >= start),
+        (HistoryQuery(user, 100, created_to=end), lambda e: e.created_at <= end),
+        (HistoryQuery(user, 100, created_from=start, created_to=end),
+         lambda e: start <= e.created_at <= end),
+        (HistoryQuery(user, 100, amount_ranges=(usd_range,)),
+         lambda e: e.currency == "USD" and 100 <= e.amount_minor <= 2_500),
+        (HistoryQuery(user, 100, amount_ranges=(usd_range, AmountRange("EUR", None, 150))),
+         lambda e: (e.currency == "USD" and 100 <= e.amount_minor <= 2_500)
+         or (e.currency == "EUR" and e.amount_minor <= 150)),
+        (HistoryQuery(user, 100, amount_ranges=(AmountRange("JPY", 41, None),)),
+         lambda e: e.currency == "JPY" and e.amount_minor >= 41),
+        (HistoryQuery(user, 100, entry_type="deposit", currency="USD",
+                      amount_ranges=(AmountRange("USD", 2_500, 2_501),)),
+         lambda e: e.entry_type == "deposit" and e.currency == "USD"
+         and 2_500 <= e.amount_minor <= 2_501),
+    ]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_history_filters(store: SqlLedgerStore, wallet: Wallet, case: int) -> None:
+    query, keep = filter_cases(wallet)[case]
+    expected = [entry for entry in wallet.entries if keep(entry)]
+    assert 0 < len(expected) < len(wallet.entries), "the case must actually filter"
+    assert store.history(query) == expected
+    ascending = store.history(HistoryQuery(**{**vars(query), "ascending": True}))
+    assert ascending == expected[::-1]
+
+
+def test_history_bounds_are_inclusive(store: SqlLedgerStore, wallet: Wallet) -> None:
+    moment = wallet.entries[5].created_at
+    exact = store.history(HistoryQuery(wallet.user, 100, created_from=moment, created_to=moment))
+    assert exact == [wallet.entries[5]]
+    exact_amount = store.history(HistoryQuery(wallet.user, 100, amount_ranges=(
+        AmountRange("USD", 99, 99),)))
+    assert [e.amount_minor for e in exact_amount] == [99]
+
+
+# --- the central invariant, under a few hundred random operations ---------------------------
+
+class Model:
+    """The ledger's rules, restated independently: the store must agree with it."""
+
+    def __init__(self) -> None:
+        self.balances: dict[tuple[str, str], int] = {}
+        self.seen: set[str] = set()
+
+    def apply(self, sent: Envelope) -> None:
+        if sent.command_id in self.seen:
+            return
+        self.seen.add(sent.command_id)
+        command = sent.command
+        source, target = {
+            Deposit: lambda c: ("system:deposits", c.user_id),
+            Payout: lambda c: (c.user_id, "system:payouts"),
+            Transfer: lambda c: (c.from_user_id, c.to_user_id),
+        }[type(command)](command)
+        key = (source, command.currency)
+        if not source.startswith("system:") and self.balances.get(key, 0) < command.amount_minor:
+            return
+        self.balances[key] = self.balances.get(key, 0) - command.amount_minor
+        target_key = (target, command.currency)
+        self.balances[target_key] = self.balances.get(target_key, 0) + command.amount_minor
+
+
+def random_command(rng: random.Random, users: list[str]) -> LedgerCommand:
+    currency = rng.choice(["USD", "EUR"])
+    amount = rng.randint(1, 5_000)
+    kind = rng.random()
+    if kind < 0.4:
+        return Deposit(rng.choice(users), amount, currency)
+    if kind < 0.65:
+        return Payout(rng.choice(users), amount, currency)
+    source, target = rng.sample(users, 2)
+    return Transfer(source, target, amount, currency)
+
+
+OPERATIONS = 400
+
+
+def test_balances_equal_the_sum_of_entries_after_random_operations(
+    store: SqlLedgerStore, raw: RawLedger, clock: StepClock
+) -> None:
+    rng = random.Random(20261125)
+    users = [unique(f"u{index}") for index in range(6)]
+    model, sent_so_far = Model(), []
+    for _ in range(OPERATIONS // 8):
+        batch = [envelope(random_command(rng, users)) for _ in range(rng.randint(1, 14))]
+        batch += rng.sample(sent_so_far, min(len(sent_so_far), rng.randint(0, 2)))  # redelivery
+        for sent in batch:
+            model.apply(sent)
+        apply_batch(store, MemoryBalanceCache(), batch, clock)
+        sent_so_far.extend(batch)
+
+    raw.assert_consistent()
+    sums = raw.entry_sums()
+    for account in raw.accounts():
+        expected = {currency: total for (owner, currency), total in sums.items()
+                    if owner == account}
+        assert store.balances(account) == expected, account
+    assert raw.stored_balances() == {key: value for key, value in model.balances.items()}
+    for currency in ("USD", "EUR"):
+        assert sum(v for (_, c), v in sums.items() if c == currency) == 0, "money was created"
+    assert raw.count("transactions") == len(model.seen)
