@@ -141,3 +141,12 @@ def test_insufficient_funds_is_422(api: httpx.Client) -> None:
     response = api.post("/wallet/payout", json={"userId": user, "amount": "0.01"},
                         headers=auth(user))
     error_of(response, 422, "insufficient_funds")
+
+
+def test_authentication_comes_before_validation(api: httpx.Client) -> None:
+    for response in (
+        api.get("/wallet/balance/not valid"),
+        api.post("/wallet/deposit", content=b"{", headers={"Content-Type": "application/json"}),
+        api.post("/wallet/deposit", content=b"x", headers={"Content-Type": "text/plain"}),
+    ):
+        error_of(response, 401, "unauthorized")

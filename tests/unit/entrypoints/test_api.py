@@ -62,8 +62,16 @@ def wallet(installed: Callable[[Stack], Stack]) -> Stack:
 
 
 def event(**fields: Any) -> dict[str, Any]:
+    """An authenticated request: handle() refuses anything else before the action runs."""
     return {"routeKey": "POST /wallet/deposit", "requestContext": {"requestId": "req-1"},
-            "headers": {}, **fields}
+            "headers": bearer(ALICE), **fields}
+
+
+@pytest.mark.usefixtures("wallet")
+def test_handle_authenticates_before_the_action_runs() -> None:
+    ran = []
+    result = api.handle({**event(), "headers": {}}, lambda request: ran.append(1) or api.ok({}))
+    assert result["statusCode"] == 401 and ran == []
 
 
 def body_of(result: dict[str, Any]) -> Any:

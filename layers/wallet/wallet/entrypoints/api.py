@@ -47,7 +47,9 @@ def handle(event: Event, action: Action) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     request_id = str(context.get("requestId") or uuid.uuid4())
     try:
-        response = action(Request(event, bootstrap.current()))
+        request = Request(event, bootstrap.current())
+        _ = request.principal  # every route authenticates first: a stranger learns nothing
+        response = action(request)
     except WalletError as error:
         response = error_response(error)
     except Exception:
