@@ -59,7 +59,7 @@ def test_logs_are_json_lines_with_latency_and_no_secrets(server: Server) -> None
     assert requests and all({"request_id", "route", "status", "latency_ms"} <= set(r)
                             for r in requests)
     batches = [line for line in lines if line["msg"] == "batch applied"]
-    assert batches and all({"batch_size", "duration_ms"} <= set(b) for b in batches)
+    assert batches and all({"size", "duration_ms"} <= set(b) for b in batches)
     assert headers["Authorization"][7:] not in text
     assert SECRET not in text
     banner_token = next(line for line in server.banner if "Operator token:" in line)

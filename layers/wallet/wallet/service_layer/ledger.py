@@ -42,7 +42,7 @@ def apply_batch(
         decided = [_decide(envelope, known, book, applied, clock()) for envelope in envelopes]
         batch.save(applied, book.changed)
     cache.invalidate({account for account, _ in book.changed})
-    log.info("batch applied", extra={"batch_size": len(envelopes), "applied": len(applied),
+    log.info("batch applied", extra={"size": len(envelopes), "applied": len(applied),
              "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
     return [outcome for outcome in decided if outcome is not None]
 
