@@ -15,6 +15,7 @@ from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.sql_store import SCHEMA_VERSION, SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
+from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import Book, Posting, Transaction, legs
 from wallet.service_layer.ledger import apply_batch
@@ -466,3 +467,16 @@ def test_balances_equal_the_sum_of_entries_after_random_operations(
     for currency in ("USD", "EUR"):
         assert sum(v for (_, c), v in sums.items() if c == currency) == 0, "money was created"
     assert raw.count("transactions") == len(model.seen)
+
+
+def test_ping_answers_on_a_working_store(store: SqlLedgerStore) -> None:
+    store.ping()
+
+
+def test_ping_raises_unavailable_when_the_file_cannot_be_opened(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-database"
+    blocked.mkdir()
+    unreachable = SqlLedgerStore(SQLiteDialect(blocked))
+    with pytest.raises(Unavailable):
+        unreachable.ping()
+    unreachable.close()

@@ -119,6 +119,9 @@ class FakeLedgerStore(LedgerStore):
         mine.sort(key=lambda entry: entry.seq, reverse=not query.ascending)
         return mine[: query.limit]
 
+    def ping(self) -> None:
+        """Always reachable: it lives in memory."""
+
     def close(self) -> None:
         pass
 

@@ -73,6 +73,11 @@ class SqlLedgerStore(LedgerStore):
             cursor.execute(self._db.sql(statement), (*params, query.limit))
             return [_history_entry(self._db, row) for row in cursor.fetchall()]
 
+    def ping(self) -> None:
+        with self._db.read() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
     def close(self) -> None:
         self._db.close()
 

@@ -81,10 +81,13 @@ class SQLiteDialect(Dialect):
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
+            try:
+                connection = sqlite3.connect(
+                    self._path, isolation_level=None, check_same_thread=False,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                )
+            except sqlite3.OperationalError as exc:
+                raise Unavailable("the database could not be opened; retry") from exc
             try:
                 _configure(connection)
             except sqlite3.OperationalError as exc:

@@ -84,6 +84,10 @@ class LedgerStore(abc.ABC):
     def history(self, query: HistoryQuery) -> list[HistoryEntry]: ...
 
     @abc.abstractmethod
+    def ping(self) -> None:
+        """Raises Unavailable unless the store answers a trivial query."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
 

@@ -49,6 +49,13 @@ class Poller:
                 return
 
     def _deliver(self, event: dict[str, object]) -> bool:
+        """Retries until it succeeds or the poller stops; only the backoff is bounded.
+
+        Giving up on a batch would mean skipping commands whose callers may
+        still be waiting, or applying a wallet's later commands before them.
+        Undecodable records never fail a batch (the consumer skips them), so
+        what is retried here is an outage, and an outage ends.
+        """
         backoff_ms = RETRY_BACKOFF_MS_MIN
         while not self._stopping.is_set():
             try:

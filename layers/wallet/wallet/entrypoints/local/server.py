@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from wallet.bootstrap import Container
-from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge
+from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
 from wallet.entrypoints.local.events import (
@@ -101,6 +101,12 @@ class LocalRuntime:
             self.container.pubsub.subscribe(EVENTS_CHANNEL, fan_out))
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
+        """Healthy means the ledger answers; a process that cannot reach it is not."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, self.container.store.ping)
+        except Unavailable as error:
+            return to_response(to_result(error_response(error), request_id(request)))
         return web.json_response({"status": "ok"})
 
     async def _openapi(self, request: web.Request) -> web.StreamResponse:
