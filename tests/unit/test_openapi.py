@@ -168,3 +168,13 @@ def test_docs_page_escapes_spec_text(spec: dict[str, Any]) -> None:
     assert "<img" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "/&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_docs_page_renders_bold_and_code_marks_after_escaping() -> None:
+    spec = {"openapi": "3.1.0", "info": {"title": "T", "version": "1",
+            "description": "**Auth.** send `Bearer <token>`\n\nsecond **<b>x</b>**"}, "paths": {}}
+    page = render_docs_html(spec)
+    assert "<strong>Auth.</strong>" in page
+    assert "<code>Bearer &lt;token&gt;</code>" in page
+    assert "<strong>&lt;b&gt;x&lt;/b&gt;</strong>" in page
+    assert page.count('<p class="desc">') >= 2

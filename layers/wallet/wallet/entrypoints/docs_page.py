@@ -7,6 +7,7 @@ HTML with inline CSS. The spec is treated as untrusted data: every string is esc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -27,6 +28,10 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}
 """
+
+
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
 
 
 def render_docs_html(spec: Mapping[str, Any]) -> str:
@@ -52,11 +57,14 @@ def render_docs_html(spec: Mapping[str, Any]) -> str:
 
 
 def _text(value: object) -> str:
-    return escape(str(value), quote=True)
+    """Escapes first, then renders the two marks the spec uses: **bold** and `code`."""
+    escaped = escape(str(value), quote=True)
+    return _CODE.sub(r"<code>\1</code>", _BOLD.sub(r"<strong>\1</strong>", escaped))
 
 
 def _para(value: object) -> str:
-    return f'<p class="desc">{_text(value)}</p>' if value else ""
+    paragraphs = [part for part in str(value or "").split("\n\n") if part.strip()]
+    return "".join(f'<p class="desc">{_text(part)}</p>' for part in paragraphs)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
