@@ -27,7 +27,7 @@ def test_remove_forgets_a_connection() -> None:
     connections.remove("o")
     connections.remove("missing")
     assert dict(connections.audience(["alice"])) == {"a": ALICE}
-    assert len(connections) == 2
+    assert connections.count() == 2
 
 
 def test_send_goes_through_the_sender() -> None:

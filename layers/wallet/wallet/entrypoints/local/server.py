@@ -7,6 +7,7 @@ while they wait for their command's commit.
 """
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -143,6 +144,7 @@ def _matches(template: str, path: str) -> bool:
         p.startswith("{") or p == g for p, g in zip(parts, given, strict=True))
 
 
+@functools.cache
 def _spec_text() -> str:
     return resources.files("wallet.entrypoints").joinpath("openapi.json").read_text()
 
