@@ -14,7 +14,7 @@ import httpx
 import jwt
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-secret-" + "x" * 32
+SECRET = "e2e-secret-" + "x" * 64  # long enough for HS512 too, so no key warnings
 START_TIMEOUT_S = 30
 _LISTENING = re.compile(r"Wallet listening on (http://\S+)")
 
