@@ -78,7 +78,7 @@ class OutcomeWaiters:
         with self._lock:
             for outcome in outcomes:
                 self._late.pop(outcome.command_id, None)
-            matched = [  # an iterable can be read once: the caller passes a list
+            matched = [
                 (waiter, outcome)
                 for outcome in outcomes
                 for waiter in self._by_id.get(outcome.command_id, ())
