@@ -98,7 +98,10 @@ class LogFull(Exception):
 class CommandLog(abc.ABC):
     @abc.abstractmethod
     def append(self, key: str, value: bytes) -> None:
-        """Returns once the record is stored; raises LogFull or another error otherwise."""
+        """Returns once the record is stored; raises LogFull or Unavailable otherwise."""
+
+    def close(self) -> None:
+        """Flushes and releases what the log holds open; the default holds nothing."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,17 @@ class CommandSource(abc.ABC):
     def rewind(self) -> None:
         """Forgets uncommitted progress so the next poll redelivers it."""
 
+    def close(self) -> None:
+        """Leaves the consumer group, if there is one; the default holds nothing."""
+
+
+class DeadLetters(abc.ABC):
+    """Where a record goes that can never be applied, so it does not block its partition."""
+
+    @abc.abstractmethod
+    def send(self, value: bytes, reason: str) -> None:
+        """Returns once the record is stored; raises otherwise, so the batch is retried."""
+
 
 class Subscription(abc.ABC):
     @abc.abstractmethod
@@ -136,6 +150,9 @@ class PubSub(abc.ABC):
         self, channel: str, callback: Callable[[Sequence[str]], None]
     ) -> Subscription:
         """Calls `callback` with batches of messages, on a thread of the adapter's."""
+
+    def close(self) -> None:
+        """Releases connections; the default holds none."""
 
 
 @dataclass(frozen=True)
