@@ -18,6 +18,7 @@ from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.domain.codec import decode_outcome
+from wallet.domain.errors import Unavailable
 from wallet.domain.events import Outcome, TransactionCommitted
 from wallet.domain.ledger import BalanceKey
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
@@ -26,6 +27,7 @@ from wallet.service_layer.ports import (
     BalanceCache,
     CachedBalances,
     CommandLog,
+    DeadLetters,
     HistoryEntry,
     HistoryQuery,
     LedgerBatch,
@@ -205,6 +207,24 @@ class SyncPubSub(PubSub):
         return [m for name, batch in self.published if name == channel for m in batch]
 
 
+class DownPubSub(SyncPubSub):
+    """A pub/sub whose server is unreachable: every publish fails as the Redis adapter's would."""
+
+    def publish(self, channel: str, messages: Sequence[str]) -> None:
+        raise Unavailable("pub/sub is down")
+
+
+class RecordingDeadLetters(DeadLetters):
+    def __init__(self, failing: bool = False) -> None:
+        self.letters: list[tuple[bytes, str]] = []
+        self.failing = failing
+
+    def send(self, value: bytes, reason: str) -> None:
+        if self.failing:
+            raise Unavailable("the dead-letter topic is unreachable")
+        self.letters.append((value, reason))
+
+
 class RecordingCache(BalanceCache):
     """A plain dict cache that remembers every invalidation."""
 
@@ -265,7 +285,7 @@ def stack(
 ) -> Stack:
     store = store or FakeLedgerStore()
     cache, pubsub, waiters = RecordingCache(), SyncPubSub(), OutcomeWaiters(waiters_max)
-    consumer = LedgerConsumer(store, cache, pubsub, lambda: NOW)
+    consumer = LedgerConsumer(store, cache, pubsub, RecordingDeadLetters(), lambda: NOW)
     sync_log = SyncLog(consumer, hold=hold)
     service = WalletService(store, log or sync_log, cache, waiters, wait_for_commit_ms)
     pubsub.subscribe(EVENTS_CHANNEL, lambda messages: waiters.resolve(

@@ -7,7 +7,7 @@ of its key, so nothing downstream ever parses an environment variable.
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
@@ -16,6 +16,10 @@ from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import Currency, currency_of, parse_amount
 
 _DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also admits "²"
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # what Kafka accepts in a topic or group name
+_HOST_PORTS = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*")
+_POSTGRES_URL = re.compile(r"postgres(ql)?://\S+")
+_REDIS_URL = re.compile(r"rediss?://\S+")
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
 # In the currency with the most minor digits (4), the largest amount must still fit a balance.
 AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
@@ -32,7 +36,7 @@ class Config:
     host: str
     port: int
     data_dir: Path
-    jwt_secret: str | None
+    jwt_secret: str | None = field(repr=False)  # secrets stay out of any printed config
     wait_for_commit_ms: int
     default_currency: Currency
     amount_max: str
@@ -42,6 +46,13 @@ class Config:
     handler_threads: int
     waiters_max: int
     log_level: str
+    kafka_bootstrap: str | None = None  # unset: the in-process log
+    kafka_topic: str = "wallet.commands"
+    kafka_group: str = "wallet-ledger"
+    database_url: str | None = field(default=None, repr=False)  # unset: SQLite; may hold a password
+    database_pool_max: int = 16
+    redis_url: str | None = field(default=None, repr=False)  # unset: in-process pub/sub and cache
+    redis_namespace: str = "wallet"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -61,6 +72,14 @@ class Config:
             handler_threads=source.integer("WALLET_HANDLER_THREADS", 64, 1, 1024),
             waiters_max=source.integer("WALLET_WAITERS_MAX", 20_000, 1, 1_000_000),
             log_level=source.choice("WALLET_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING")),
+            kafka_bootstrap=source.optional("WALLET_KAFKA_BOOTSTRAP", _HOST_PORTS,
+                                            "host:port[,host:port]"),
+            kafka_topic=source.name("WALLET_KAFKA_TOPIC", "wallet.commands"),
+            kafka_group=source.name("WALLET_KAFKA_GROUP", "wallet-ledger"),
+            database_url=source.optional("WALLET_DATABASE_URL", _POSTGRES_URL, "postgresql://…"),
+            database_pool_max=source.integer("WALLET_DATABASE_POOL_MAX", 16, 1, 1000),
+            redis_url=source.optional("WALLET_REDIS_URL", _REDIS_URL, "redis://host:port[/db]"),
+            redis_namespace=source.name("WALLET_REDIS_NAMESPACE", "wallet"),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:
@@ -107,6 +126,20 @@ class _Source:
                 key, f"must be a whole number of major units from 1 to {AMOUNT_MAX_LIMIT}"
             ) from exc
         return raw
+
+    def optional(self, key: str, pattern: re.Pattern[str], shape: str) -> str | None:
+        value = self._env.get(key, "").strip()
+        if not value:
+            return None
+        if not pattern.fullmatch(value):
+            raise ConfigError(key, f"must look like {shape}")  # never echo: it may hold a password
+        return value
+
+    def name(self, key: str, default: str) -> str:
+        value = self.text(key, default)
+        if not _NAME.fullmatch(value):
+            raise ConfigError(key, f"must be 1 to 200 of A-Z a-z 0-9 . _ -, not {value!r}")
+        return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.text(key, default).upper()

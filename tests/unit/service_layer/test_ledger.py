@@ -7,11 +7,20 @@ import itertools
 import pytest
 from wallet.domain.codec import decode_outcome, encode_envelope
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer, request_hash
+from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import DEPOSITS_ACCOUNT, PAYOUTS_ACCOUNT
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer, apply_batch
 
-from ..fakes import NOW, FailingBatchStore, FakeLedgerStore, RecordingCache, SyncPubSub
+from ..fakes import (
+    NOW,
+    DownPubSub,
+    FailingBatchStore,
+    FakeLedgerStore,
+    RecordingCache,
+    RecordingDeadLetters,
+    SyncPubSub,
+)
 
 _ids = itertools.count(1)
 
@@ -133,9 +142,15 @@ def test_a_failed_commit_propagates_and_changes_nothing() -> None:
     assert cache.invalidated == []
 
 
-def consumer(store: FakeLedgerStore | None = None) -> tuple[LedgerConsumer, SyncPubSub]:
-    pubsub = SyncPubSub()
-    return LedgerConsumer(store or FakeLedgerStore(), RecordingCache(), pubsub, lambda: NOW), pubsub
+def consumer(
+    store: FakeLedgerStore | None = None, pubsub: SyncPubSub | None = None,
+    dead_letters: RecordingDeadLetters | None = None,
+) -> tuple[LedgerConsumer, SyncPubSub]:
+    pubsub = SyncPubSub() if pubsub is None else pubsub
+    letters = RecordingDeadLetters() if dead_letters is None else dead_letters
+    ledger = LedgerConsumer(store or FakeLedgerStore(), RecordingCache(), pubsub, letters,
+                            lambda: NOW)
+    return ledger, pubsub
 
 
 def test_the_consumer_publishes_each_outcome_on_the_events_channel() -> None:
@@ -150,6 +165,30 @@ def test_the_consumer_skips_poison_records_and_applies_the_rest() -> None:
     store = FakeLedgerStore()
     ledger, _ = consumer(store)
     outcomes = ledger.handle([b"garbage", encode_envelope(envelope(Deposit("alice", 5, "USD")))])
+    assert len(outcomes) == 1
+    assert store.balance_rows[("alice", "USD")] == 5
+
+
+def test_each_poison_record_is_dead_lettered_with_its_reason() -> None:
+    letters = RecordingDeadLetters()
+    ledger, _ = consumer(dead_letters=letters)
+    ledger.handle([b"garbage", encode_envelope(envelope(Deposit("alice", 5, "USD"))), b"{}"])
+    assert [value for value, _ in letters.letters] == [b"garbage", b"{}"]
+    assert all(reason for _, reason in letters.letters)
+
+
+def test_a_dead_letter_that_cannot_be_stored_fails_the_batch_before_anything_applies() -> None:
+    store = FakeLedgerStore()
+    ledger, _ = consumer(store, dead_letters=RecordingDeadLetters(failing=True))
+    with pytest.raises(Unavailable):
+        ledger.handle([b"garbage", encode_envelope(envelope(Deposit("alice", 5, "USD")))])
+    assert store.committed == []
+
+
+def test_a_pubsub_outage_does_not_fail_a_committed_batch() -> None:
+    store = FakeLedgerStore()
+    ledger, _ = consumer(store, pubsub=DownPubSub())
+    outcomes = ledger.handle([encode_envelope(envelope(Deposit("alice", 5, "USD")))])
     assert len(outcomes) == 1
     assert store.balance_rows[("alice", "USD")] == 5
 

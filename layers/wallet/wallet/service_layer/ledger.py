@@ -14,10 +14,10 @@ from datetime import datetime
 
 from wallet.domain.codec import decode_envelope, encode_outcome
 from wallet.domain.commands import Envelope
-from wallet.domain.errors import ValidationError
+from wallet.domain.errors import Unavailable, ValidationError
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import Book, Rejection, legs
-from wallet.service_layer.ports import Applied, BalanceCache, LedgerStore, PubSub
+from wallet.service_layer.ports import Applied, BalanceCache, DeadLetters, LedgerStore, PubSub
 
 log = logging.getLogger("wallet.ledger")
 
@@ -81,25 +81,44 @@ EVENTS_CHANNEL = "wallet.events"
 
 
 class LedgerConsumer:
-    """Decodes a polled batch, applies it, and publishes what happened."""
+    """Decodes a polled batch, applies it, and publishes what happened.
+
+    A record that can never be applied (undecodable, or failing validation) is
+    sent to the dead letters with its reason, before the batch's offsets can be
+    committed, so it neither blocks its partition nor vanishes. Publishing
+    comes after the commit and may fail: events are notifications, and waiters
+    and dashboards fall back on the store, so a pub/sub outage costs latency,
+    never money.
+    """
 
     def __init__(
-        self, store: LedgerStore, cache: BalanceCache, pubsub: PubSub, clock: Clock
+        self, store: LedgerStore, cache: BalanceCache, pubsub: PubSub,
+        dead_letters: DeadLetters, clock: Clock,
     ) -> None:
         self._store, self._cache, self._pubsub, self._clock = store, cache, pubsub, clock
+        self._dead_letters = dead_letters
 
     def handle(self, values: Sequence[bytes]) -> list[Outcome]:
-        envelopes = [e for e in (_decode(value) for value in values) if e is not None]
+        envelopes = [e for e in (self._decode(value) for value in values) if e is not None]
         if not envelopes:
             return []
         outcomes = apply_batch(self._store, self._cache, envelopes, self._clock)
-        self._pubsub.publish(EVENTS_CHANNEL, [encode_outcome(o) for o in outcomes])
+        self._publish(outcomes)
         return outcomes
 
+    def _decode(self, value: bytes) -> Envelope | None:
+        try:
+            return decode_envelope(value)
+        except ValidationError as exc:
+            log.error("poison command dead-lettered", extra={"reason": exc.message})
+            self._dead_letters.send(value, exc.message)
+            return None
 
-def _decode(value: bytes) -> Envelope | None:
-    try:
-        return decode_envelope(value)
-    except ValidationError as exc:
-        log.error("poison command skipped", extra={"reason": exc.message})
-        return None
+    def _publish(self, outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
+            return
+        try:
+            self._pubsub.publish(EVENTS_CHANNEL, [encode_outcome(o) for o in outcomes])
+        except Unavailable:
+            log.warning("events not published; waiters will read the store",
+                        extra={"outcomes": len(outcomes)})
