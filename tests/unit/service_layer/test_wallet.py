@@ -309,3 +309,17 @@ def test_history_amount_bounds_stay_within_what_the_store_can_compare() -> None:
     (bounds,) = wallet.store.history_queries[-1].amount_ranges
     for bound in (bounds.minor_min, bounds.minor_max):
         assert bound is None or bound <= BALANCE_MINOR_MAX
+
+
+def test_submit_finds_the_outcome_in_the_store_when_its_event_is_lost() -> None:
+    wallet = stack(wait_for_commit_ms=2000)
+    wallet.pubsub.subscriptions.clear()  # a pub/sub outage: the consumer commits, nobody hears
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "lost-event")
+    assert committed(submitted).transaction.posting_for("alice").balance_after_minor == 500
+    assert not submitted.replayed
+
+
+def test_submit_gives_up_waiting_when_nothing_commits() -> None:
+    wallet = stack(wait_for_commit_ms=600, hold=True)
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "held")
+    assert submitted.outcome is None

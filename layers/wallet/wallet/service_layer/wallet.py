@@ -6,6 +6,7 @@ already recorded it is replayed at once, and if it is still in flight the
 consumer's per-id check applies it once however many copies arrive.
 """
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from wallet.service_layer.ports import (
 )
 from wallet.service_layer.waiters import OutcomeWaiters, Waiter
 
+STORE_CHECK_INTERVAL_MS = 500
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5a0b-4c8e-9d43-3f7a2d6b9e10")
 _KEY_REUSED = IdempotencyKeyReused.code
 
@@ -75,14 +77,30 @@ class WalletService:
             self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
         except LogFull as exc:
             raise Unavailable("the command log is full; retry with the same key") from exc
-        outcome = waiter.wait(self._wait_for_commit_ms)
-        if outcome is None:
-            outcome = self._recorded(envelope)
+        outcome = self._await(envelope, waiter)
         if outcome is None:
             self._waiters.remember_late(waiter)
         if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
             raise IdempotencyKeyReused(outcome.rejection.message)
         return Submitted(envelope.command_id, outcome, False)
+
+    def _await(self, envelope: Envelope, waiter: Waiter) -> Outcome | None:
+        """Waits for the event, and asks the store now and then in case events are lost.
+
+        Events cross processes through pub/sub; while it is down they never
+        come, yet the consumer still commits. Checking the store every
+        STORE_CHECK_INTERVAL_MS turns a pub/sub outage into a little latency
+        instead of a 202 for every write.
+        """
+        deadline = time.monotonic() + self._wait_for_commit_ms / 1000
+        for _ in range(self._wait_for_commit_ms // STORE_CHECK_INTERVAL_MS + 1):
+            remaining_ms = max(0.0, (deadline - time.monotonic()) * 1000)
+            outcome = waiter.wait(round(min(STORE_CHECK_INTERVAL_MS, remaining_ms)))
+            if outcome is None:
+                outcome = self._recorded(envelope)
+            if outcome is not None or remaining_ms <= STORE_CHECK_INTERVAL_MS:
+                return outcome
+        return None
 
     def _recorded(self, envelope: Envelope) -> Outcome | None:
         """The event may have been missed (a pub/sub hiccup); the store has the truth."""
