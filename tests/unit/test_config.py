@@ -110,3 +110,47 @@ def test_an_amount_maximum_no_balance_could_hold_is_refused() -> None:
         Config.from_env({"WALLET_AMOUNT_MAX": str(10**20)})
     assert caught.value.key == "WALLET_AMOUNT_MAX"
 
+
+
+def test_the_embedded_engines_are_the_default() -> None:
+    config = Config.from_env({})
+    assert (config.kafka_bootstrap, config.database_url, config.redis_url) == (None, None, None)
+    assert (config.kafka_topic, config.kafka_group, config.redis_namespace) == (
+        "wallet.commands", "wallet-ledger", "wallet")
+
+
+def test_each_distributed_engine_is_chosen_alone() -> None:
+    config = Config.from_env({"WALLET_DATABASE_URL": "postgresql://app:pw@db:5432/ledger"})
+    assert config.database_url == "postgresql://app:pw@db:5432/ledger"
+    assert (config.kafka_bootstrap, config.redis_url) == (None, None)
+    config = Config.from_env({"WALLET_KAFKA_BOOTSTRAP": "k1:9092,k2:9093",
+                              "WALLET_REDIS_URL": "redis://cache:6379/2",
+                              "WALLET_KAFKA_TOPIC": "cmds", "WALLET_KAFKA_GROUP": "ledger-2",
+                              "WALLET_REDIS_NAMESPACE": "staging"})
+    assert (config.kafka_bootstrap, config.redis_url) == ("k1:9092,k2:9093", "redis://cache:6379/2")
+    assert (config.kafka_topic, config.kafka_group, config.redis_namespace) == (
+        "cmds", "ledger-2", "staging")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("WALLET_DATABASE_URL", "mysql://db/ledger"), ("WALLET_DATABASE_URL", "db:5432"),
+     ("WALLET_REDIS_URL", "http://cache"), ("WALLET_KAFKA_BOOTSTRAP", "kafka"),
+     ("WALLET_KAFKA_BOOTSTRAP", "kafka:9092;rm -rf"), ("WALLET_KAFKA_TOPIC", "a topic"),
+     ("WALLET_KAFKA_GROUP", "g/1"), ("WALLET_REDIS_NAMESPACE", "")],
+)
+def test_a_malformed_engine_setting_fails_naming_its_key(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({key: value})
+    assert raised.value.key == key
+
+
+def test_a_database_password_never_shows_in_the_config_or_its_errors() -> None:
+    config = Config.from_env({"WALLET_DATABASE_URL": "postgresql://app:hunter2@db/ledger",
+                              "WALLET_REDIS_URL": "redis://:hunter3@cache:6379/0",
+                              "WALLET_JWT_SECRET": "s" * SECRET_LENGTH_MIN})
+    assert "hunter2" not in repr(config) and "hunter3" not in repr(config)
+    assert "s" * SECRET_LENGTH_MIN not in repr(config)
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({"WALLET_DATABASE_URL": "postgresql://app:hunter2@db /ledger"})
+    assert "hunter2" not in str(raised.value)
