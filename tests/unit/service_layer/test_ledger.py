@@ -127,6 +127,17 @@ def test_the_cache_is_invalidated_for_changed_accounts_only() -> None:
     assert cache.get("carol").balances == {"USD": 5}
 
 
+def test_a_redelivery_invalidates_its_wallets_again() -> None:
+    """The first delivery's consumer may have died after its commit, before invalidating."""
+    store, cache = FakeLedgerStore(), RecordingCache()
+    deposit = envelope(Deposit("alice", 500, "USD"))
+    apply(store, deposit, cache=cache)
+    cache.put("alice", cache.get("alice").generation, {"USD": 0})  # what a stale filler left
+    apply(store, deposit, cache=cache)
+    assert "alice" in cache.invalidated[-1]
+    assert cache.get("alice").balances is None
+
+
 def test_a_batch_of_rejections_invalidates_nothing() -> None:
     cache = RecordingCache()
     apply(FakeLedgerStore(), envelope(Payout("alice", 1, "USD")), cache=cache)

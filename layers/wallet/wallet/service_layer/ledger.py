@@ -38,10 +38,14 @@ def apply_batch(
     with store.batch() as batch:
         book = Book(batch.load_balances(keys))
         known = batch.load_outcomes({e.command_id for e in envelopes})
+        # A redelivery may follow a consumer that died between its commit and its
+        # invalidation; invalidating its wallets again is cheap and closes that gap.
+        replayed = {account for e in envelopes if e.command_id in known
+                    for account in legs(e.command)}
         applied: list[Applied] = []
         decided = [_decide(envelope, known, book, applied, clock()) for envelope in envelopes]
         batch.save(applied, book.changed)
-    cache.invalidate({account for account, _ in book.changed})
+    cache.invalidate({account for account, _ in book.changed} | replayed)
     log.info("batch applied", extra={"size": len(envelopes), "applied": len(applied),
              "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
     return [outcome for outcome in decided if outcome is not None]
