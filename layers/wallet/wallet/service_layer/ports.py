@@ -102,6 +102,7 @@ class CommandLog(abc.ABC):
 
     def close(self) -> None:
         """Flushes and releases what the log holds open; the default holds nothing."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class CommandSource(abc.ABC):
 
     def close(self) -> None:
         """Leaves the consumer group, if there is one; the default holds nothing."""
+        return None
 
 
 class DeadLetters(abc.ABC):
@@ -153,6 +155,7 @@ class PubSub(abc.ABC):
 
     def close(self) -> None:
         """Releases connections; the default holds none."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ class BalanceCache(abc.ABC):
 
     @abc.abstractmethod
     def invalidate(self, account_ids: Collection[str]) -> None: ...
+
+    def close(self) -> None:
+        """Releases connections and threads; the default holds none."""
+        return None
 
 
 class TokenCodec(abc.ABC):
