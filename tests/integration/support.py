@@ -1,20 +1,24 @@
 """What every integration test shares: bounded waiting, unique ids, and raw reads of the journal.
 
-`RawLedger` reads the SQLite file with its own `sqlite3` connection, never
-through the adapter under test, so a bug in the adapter cannot hide itself
-by agreeing with its own reads.
+`RawLedger` reads the database with its own driver connection (`sqlite3`, or
+`psycopg` for PostgreSQL), never through the adapter under test, so a bug in
+the adapter cannot hide itself by agreeing with its own reads.
 """
 
+import abc
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from wallet.adapters.sql_dialect import Dialect
 from wallet.domain.commands import Envelope, LedgerCommand, request_hash
 from wallet.domain.ledger import BalanceKey
 
@@ -75,15 +79,28 @@ class Inbox:
             return list(self._messages)
 
 
-class RawLedger:
-    """Plain SQL over the ledger file, for checks the adapter must not be trusted with."""
+RAW_CONNECT_TIMEOUT_S = 10
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as connection:
-            return list(connection.execute(sql, params).fetchall())
+class RawLedger(abc.ABC):
+    """Plain SQL over the ledger, for checks the adapter must not be trusted with.
+
+    Statements use `?` placeholders; each backend runs them on a connection of its own.
+    """
+
+    @abc.abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Runs one statement in its own transaction, and commits it."""
+
+    @abc.abstractmethod
+    def tables(self) -> set[str]: ...
+
+    @abc.abstractmethod
+    def triggers(self) -> set[str]:
+        """Names in lower case: PostgreSQL folds unquoted names, SQLite keeps them."""
 
     def count(self, table: str, where: str = "1 = 1", params: Sequence[Any] = ()) -> int:
         return int(self.rows(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)[0][0])
@@ -125,3 +142,67 @@ class RawLedger:
             key = (account, currency)
             running[key] = running.get(key, 0) + int(amount)
             assert running[key] == int(balance_after), f"entry {seq} of {key} breaks the chain"
+
+
+class RawSQLite(RawLedger):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(self.path, timeout=RAW_CONNECT_TIMEOUT_S)) as connection:
+            return list(connection.execute(sql, params).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with closing(sqlite3.connect(self.path, timeout=RAW_CONNECT_TIMEOUT_S)) as connection:
+            connection.execute(sql, params)
+            connection.commit()
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def triggers(self) -> set[str]:
+        return {name.lower() for (name,) in self.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
+
+class RawPostgres(RawLedger):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connect() as connection:
+            return list(connection.execute(_pyformat(sql), tuple(params)).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._connect() as connection:
+            connection.execute(_pyformat(sql), tuple(params))
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self.rows(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()")}
+
+    def triggers(self) -> set[str]:
+        return {name for (name,) in self.rows(
+            "SELECT tgname FROM pg_trigger JOIN pg_class ON pg_class.oid = tgrelid "
+            "WHERE NOT tgisinternal AND relnamespace = current_schema()::regnamespace")}
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=RAW_CONNECT_TIMEOUT_S)
+
+
+def _pyformat(sql: str) -> str:
+    """psycopg's placeholders are `%s`, so a literal `%` (as in LIKE 'system:%') is doubled."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One database the integration tests run against, and how to reach it around the adapter."""
+
+    name: str  # sqlite | postgres
+    open: Callable[[], Dialect]  # another dialect on the same database, as another process has
+    raw: RawLedger
+    integrity_error: type[Exception]  # what the driver raises for a refused constraint
+    refusal_error: type[Exception]  # what it raises when a trigger refuses a statement

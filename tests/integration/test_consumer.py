@@ -1,23 +1,22 @@
-"""apply_batch and LedgerConsumer on real SQLite, the in-process pub/sub and the memory cache."""
+"""apply_batch and LedgerConsumer on each SQL backend, in-process pub/sub and the memory cache."""
 
 import json
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from wallet.adapters.inprocess_pubsub import InProcessPubSub
 from wallet.adapters.memory_cache import MemoryBalanceCache
+from wallet.adapters.memory_dead_letters import MemoryDeadLetters
 from wallet.adapters.sql_store import SqlLedgerStore
-from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.codec import decode_outcome, encode_envelope
 from wallet.domain.commands import Deposit, Envelope, Payout, Transfer, request_hash
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer, apply_batch
 
-from .support import Inbox, RawLedger, StepClock, envelope, unique, wait_until
+from .support import Backend, Inbox, RawLedger, StepClock, envelope, unique, wait_until
 
 
 def now() -> datetime:
@@ -114,12 +113,12 @@ def test_the_cache_is_invalidated_after_the_commit(
     assert cache.get(untouched).balances == {"USD": 1}
 
 
-# --- two consumers on one file --------------------------------------------------------------
+# --- two consumers on one database ----------------------------------------------------------
 
 @pytest.fixture
-def second_store(db_path: Path, store: SqlLedgerStore) -> Iterator[SqlLedgerStore]:
-    """Another store on the same file, like a second consumer process."""
-    other = SqlLedgerStore(SQLiteDialect(db_path))
+def second_store(backend: Backend, store: SqlLedgerStore) -> Iterator[SqlLedgerStore]:
+    """Another store on the same database, like a second consumer process."""
+    other = SqlLedgerStore(backend.open())
     yield other
     other.close()
 
@@ -229,7 +228,7 @@ def inbox(pubsub: InProcessPubSub) -> Iterator[Inbox]:
 def consumer(
     store: SqlLedgerStore, cache: MemoryBalanceCache, pubsub: InProcessPubSub, clock: StepClock
 ) -> LedgerConsumer:
-    return LedgerConsumer(store, cache, pubsub, clock)
+    return LedgerConsumer(store, cache, pubsub, MemoryDeadLetters(), clock)
 
 
 def test_consumer_publishes_one_message_per_fresh_outcome(
@@ -291,7 +290,7 @@ def test_a_batch_of_only_poison_does_nothing(consumer: LedgerConsumer, raw: RawL
 def test_an_amount_beyond_the_ledgers_range_does_not_wedge_the_batch(
     consumer: LedgerConsumer, store: SqlLedgerStore, amount_minor: int
 ) -> None:
-    """SQLite cannot store such an amount: it must be poison, not a failing batch.
+    """No backend can store such an amount: it must be poison, not a failing batch.
 
     A batch that raises is redelivered forever, and every later command on
     that partition would be stuck behind it.

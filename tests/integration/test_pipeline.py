@@ -1,8 +1,9 @@
 """The whole write path on the embedded engines: log, poller, consumer function, pub/sub, waiter.
 
-Everything is wired by `bootstrap.build` from a config dict, and the consumer
-is the real `functions/ledger_consumer/app.py`, loaded from disk as the local
-runtime loads it.
+Everything is wired by `bootstrap.build` from a config dict, but for the
+ledger, which is each SQL backend in turn; the consumer is the real
+`functions/ledger_consumer/app.py`, loaded from disk as the local runtime
+loads it.
 """
 
 import json
@@ -19,6 +20,7 @@ import pytest
 from wallet import bootstrap
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.memory_connections import MemoryConnections
+from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.domain.codec import encode_envelope
@@ -29,7 +31,7 @@ from wallet.entrypoints.local.functions import CONSUMER, Handler, load_handlers
 from wallet.entrypoints.local.poller import Poller
 from wallet.service_layer.wallet import Submitted
 
-from .support import RawLedger, envelope, unique, wait_until
+from .support import Backend, RawLedger, envelope, unique, wait_until
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 OPERATOR = Principal("operator", "operator")
@@ -64,7 +66,9 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+def pipeline(
+    tmp_path: Path, backend: Backend, request: pytest.FixtureRequest
+) -> Iterator[Pipeline]:
     """Settings may be overridden with indirect parametrisation: a dict of config keys."""
     overrides: dict[str, str] = getattr(request, "param", {})
     config = Config.from_env({
@@ -75,10 +79,10 @@ def pipeline(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipelin
         "WALLET_WAIT_FOR_COMMIT_MS": "5000",
         **overrides,
     })
-    container = bootstrap.build(config, connections=MemoryConnections())
+    container = bootstrap.build(config, store=SqlLedgerStore(backend.open()),
+                                connections=MemoryConnections())
     bootstrap.install(container)
-    built = Pipeline(container, load_handlers(FUNCTIONS),
-                     RawLedger(tmp_path / bootstrap.DATABASE_FILE))
+    built = Pipeline(container, load_handlers(FUNCTIONS), backend.raw)
     try:
         yield built
     finally:

@@ -1,4 +1,4 @@
-"""SqlLedgerStore on a real SQLite file: schema, durability, append-only journal, history."""
+"""SqlLedgerStore on each backend: schema, durability, append-only journal, history."""
 
 import random
 import sqlite3
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
-from wallet.adapters.sql_store import SCHEMA_VERSION, SqlLedgerStore
+from wallet.adapters.sql_dialect import Dialect
+from wallet.adapters.sql_migrations import SCHEMA_VERSION
+from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import Unavailable
@@ -21,7 +23,7 @@ from wallet.domain.ledger import Book, Posting, Transaction, legs
 from wallet.service_layer.ledger import apply_batch
 from wallet.service_layer.ports import AmountRange, HistoryEntry, HistoryQuery
 
-from .support import RawLedger, StepClock, envelope, unique
+from .support import Backend, RawLedger, RawSQLite, StepClock, envelope, unique
 
 AT = datetime(2026, 11, 25, 10, 0, 0, 123_457, tzinfo=UTC)
 
@@ -44,26 +46,67 @@ def commit(store: SqlLedgerStore, command: LedgerCommand, at: datetime = AT) -> 
 
 # --- schema and connection settings ---------------------------------------------------------
 
-def test_migrate_creates_the_schema_once(store: SqlLedgerStore, raw: RawLedger) -> None:
+REFUSED_ACTIONS = {"sqlite": ("update", "delete"), "postgres": ("update", "delete", "truncate")}
+
+
+def test_migrate_creates_the_schema_once(
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend
+) -> None:
     assert store.migrate() == SCHEMA_VERSION  # the fixture already migrated once
-    tables = {name for (name,) in raw.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    triggers = {name for (name,) in raw.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert {"transactions", "entries", "balances", "schema_version"} <= tables
-    assert triggers == {f"{table}_no_{action}" for table in ("transactions", "entries")
-                        for action in ("UPDATE", "DELETE")}
-    assert raw.rows("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    assert {"transactions", "entries", "balances", "schema_version"} <= raw.tables()
+    assert raw.triggers() == {f"{table}_no_{action}" for table in ("transactions", "entries")
+                              for action in REFUSED_ACTIONS[backend.name]}
+    assert raw.rows("SELECT version FROM schema_version") == [
+        (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
 
-def test_migrate_on_an_existing_file_keeps_its_data(db_path: Path, store: SqlLedgerStore) -> None:
+def test_migrate_on_an_existing_database_keeps_its_data(
+    store: SqlLedgerStore, backend: Backend
+) -> None:
     user = unique("user")
     commit(store, Deposit(user, 500, "USD"))
-    second = SqlLedgerStore(SQLiteDialect(db_path))
+    second = SqlLedgerStore(backend.open())
     try:
         assert second.migrate() == SCHEMA_VERSION
         assert second.balances(user) == {"USD": 500}
     finally:
         second.close()
+
+
+V1_SCHEMA = Path(__file__).parent / "schemas" / "sqlite_v1.sql"
+V1_DEPOSIT = """
+INSERT INTO transactions VALUES ('v1-deposit', 'v1-hash', 'committed', 'deposit', 'USD', 500,
+    NULL, NULL, '2026-01-02T03:04:05.678901Z', :user);
+INSERT INTO entries (transaction_id, account_id, currency, amount, balance_after, entry_type,
+    counterparty, created_at) VALUES
+    ('v1-deposit', 'system:deposits', 'USD', -500, -500, 'deposit', :user,
+     '2026-01-02T03:04:05.678901Z'),
+    ('v1-deposit', :user, 'USD', 500, 500, 'deposit', 'system:deposits',
+     '2026-01-02T03:04:05.678901Z');
+INSERT INTO balances VALUES ('system:deposits', 'USD', -500), (:user, 'USD', 500)
+"""
+
+
+@pytest.mark.backends("sqlite")
+def test_a_file_made_by_version_1_opens_and_upgrades_in_place(tmp_path: Path) -> None:
+    path, user = tmp_path / "v1.sqlite3", unique("user")
+    with closing(sqlite3.connect(path)) as connection:
+        connection.executescript(V1_SCHEMA.read_text())
+        for statement in V1_DEPOSIT.split(";"):
+            connection.execute(statement, {"user": user})
+        connection.commit()
+    store = SqlLedgerStore(SQLiteDialect(path))
+    try:
+        assert store.migrate() == SCHEMA_VERSION
+        assert isinstance(store.outcome("v1-deposit"), TransactionCommitted)
+        assert isinstance(commit(store, Payout(user, 200, "USD")), TransactionCommitted)
+        assert store.balances(user) == {"USD": 300}
+    finally:
+        store.close()
+    raw = RawSQLite(path)
+    raw.assert_consistent()
+    assert raw.rows("SELECT version FROM schema_version") == [
+        (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
 
 FIRST_START_ROUNDS, OPENERS = 40, 4
@@ -86,6 +129,7 @@ def migrate_together(path: Path) -> list[int]:
             store.close()
 
 
+@pytest.mark.backends("sqlite")
 def test_concurrent_first_starts_on_a_fresh_file_all_succeed(tmp_path: Path) -> None:
     """PRODUCT BUG: `PRAGMA journal_mode=WAL` on a fresh file fails at once under contention.
 
@@ -98,10 +142,11 @@ def test_concurrent_first_starts_on_a_fresh_file_all_succeed(tmp_path: Path) -> 
     for round_number in range(FIRST_START_ROUNDS):
         path = tmp_path / f"fresh-{round_number}.sqlite3"
         assert migrate_together(path) == [SCHEMA_VERSION] * OPENERS, f"round {round_number}"
-        assert RawLedger(path).rows("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+        assert RawSQLite(path).rows("SELECT version FROM schema_version") == [
+            (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
 
-def pragmas(dialect: SQLiteDialect) -> tuple[str, int, int]:
+def pragmas(dialect: Dialect) -> tuple[str, int, int]:
     with dialect.read() as cursor:
         cursor.execute("PRAGMA journal_mode")
         journal = cursor.fetchone()[0]
@@ -115,9 +160,8 @@ def pragmas(dialect: SQLiteDialect) -> tuple[str, int, int]:
 SYNCHRONOUS_FULL = 2
 
 
-def test_every_connection_is_wal_with_full_sync(
-    store: SqlLedgerStore, dialect: SQLiteDialect
-) -> None:
+@pytest.mark.backends("sqlite")
+def test_every_connection_is_wal_with_full_sync(store: SqlLedgerStore, dialect: Dialect) -> None:
     """Each thread opens its own connection; each must be durable, not only the first."""
     seen: list[tuple[str, int, int]] = [pragmas(dialect)]
     worker = threading.Thread(target=lambda: seen.append(pragmas(dialect)))
@@ -179,47 +223,45 @@ def test_unknown_outcome_is_none(store: SqlLedgerStore) -> None:
     "DELETE FROM transactions",
 ])
 def test_journal_refuses_updates_and_deletes(
-    store: SqlLedgerStore, raw: RawLedger, db_path: Path, statement: str
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend, statement: str
 ) -> None:
     user = unique("user")
     deposit = commit(store, Deposit(user, 700, "USD"))
     before = raw.rows("SELECT * FROM entries"), raw.rows("SELECT * FROM transactions")
-    with closing(sqlite3.connect(db_path)) as connection, \
-            pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        connection.execute(statement)
+    with pytest.raises(backend.refusal_error, match="append-only"):
+        raw.execute(statement)
     assert (raw.rows("SELECT * FROM entries"), raw.rows("SELECT * FROM transactions")) == before
     assert store.outcome(deposit.command_id) == deposit
 
 
-def raw_insert(db_path: Path, sql: str, params: tuple[object, ...]) -> None:
-    with closing(sqlite3.connect(db_path)) as connection:
-        connection.execute(sql, params)
-        connection.commit()
+CHECK_FAILED = r"(?i)check constraint"  # SQLite: "CHECK constraint failed"; PostgreSQL: "violates"
 
 
 @pytest.mark.parametrize("account", ["alice", "system-deposits", "systemic:x"])
-def test_user_balance_cannot_be_negative(db_path: Path, store: SqlLedgerStore,
-                                         account: str) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-        raw_insert(db_path, "INSERT INTO balances VALUES (?, 'USD', -1)", (unique(account),))
+def test_user_balance_cannot_be_negative(
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend, account: str
+) -> None:
+    with pytest.raises(backend.integrity_error, match=CHECK_FAILED):
+        raw.execute("INSERT INTO balances VALUES (?, 'USD', -1)", (unique(account),))
 
 
-def test_system_account_may_be_negative(db_path: Path, store: SqlLedgerStore,
-                                        raw: RawLedger) -> None:
+def test_system_account_may_be_negative(store: SqlLedgerStore, raw: RawLedger) -> None:
     account = unique("system:test")
-    raw_insert(db_path, "INSERT INTO balances VALUES (?, 'USD', -5)", (account,))
+    raw.execute("INSERT INTO balances VALUES (?, 'USD', -5)", (account,))
     assert raw.rows("SELECT balance FROM balances WHERE account_id = ?", (account,)) == [(-5,)]
     deposit = commit(store, Deposit(unique("user"), 300, "USD"))
     assert isinstance(deposit, TransactionCommitted)
     assert store.balances("system:deposits")["USD"] < 0
 
 
-def test_entry_with_negative_user_balance_is_refused(db_path: Path, store: SqlLedgerStore) -> None:
+def test_entry_with_negative_user_balance_is_refused(
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend
+) -> None:
     deposit = commit(store, Deposit(unique("user"), 300, "USD"))
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-        raw_insert(db_path, "INSERT INTO entries (transaction_id, account_id, currency, amount, "
-                   "balance_after, entry_type, created_at) VALUES (?, ?, 'USD', -400, -100, "
-                   "'payout', 'x')", (deposit.command_id, unique("user")))
+    with pytest.raises(backend.integrity_error, match=CHECK_FAILED):
+        raw.execute("INSERT INTO entries (transaction_id, account_id, currency, amount, "
+                    "balance_after, entry_type, created_at) VALUES (?, ?, 'USD', -400, -100, "
+                    "'payout', 'x')", (deposit.command_id, unique("user")))
 
 
 # --- atomicity and durability ---------------------------------------------------------------
@@ -244,7 +286,7 @@ def test_a_batch_that_raises_writes_nothing(store: SqlLedgerStore, raw: RawLedge
 
 
 def test_a_constraint_failure_midway_rolls_back_the_earlier_writes(
-    store: SqlLedgerStore, raw: RawLedger
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend
 ) -> None:
     """The transaction row goes in first; a refused entry must take it back out."""
     user = unique("user")
@@ -252,19 +294,19 @@ def test_a_constraint_failure_midway_rolls_back_the_earlier_writes(
     overdrawn = Transaction(sent.command_id, "payout", "USD", 400, AT, (
         Posting(user, -400, -400), Posting("system:payouts", 400, 400)))
     outcome = TransactionCommitted(sent.command_id, sent.request_hash, overdrawn)
-    with pytest.raises(sqlite3.IntegrityError), store.batch() as batch:
+    with pytest.raises(backend.integrity_error), store.batch() as batch:
         batch.save([(sent, outcome)], {(user, "USD"): -400})
     assert store.outcome(sent.command_id) is None
     assert raw.count("transactions") == 0
 
 
-def test_data_survives_a_restart(db_path: Path, store: SqlLedgerStore) -> None:
+def test_data_survives_a_restart(store: SqlLedgerStore, backend: Backend) -> None:
     user = unique("user")
     deposit = commit(store, Deposit(user, 4_200, "JPY"))
     refused = commit(store, Payout(user, 5_000, "JPY"))
     store.close()
 
-    reopened = SqlLedgerStore(SQLiteDialect(db_path))
+    reopened = SqlLedgerStore(backend.open())
     try:
         assert reopened.migrate() == SCHEMA_VERSION
         assert reopened.outcome(deposit.command_id) == deposit
@@ -473,6 +515,7 @@ def test_ping_answers_on_a_working_store(store: SqlLedgerStore) -> None:
     store.ping()
 
 
+@pytest.mark.backends("sqlite")
 def test_ping_raises_unavailable_when_the_file_cannot_be_opened(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-database"
     blocked.mkdir()

@@ -1,1 +1,4 @@
-"""Real services for the tests: one module each, started on free ports or reached where the machine runs them."""
+"""Real services for the tests, one module each.
+
+Each is started on a free port or reached where the machine runs it.
+"""

@@ -1,12 +1,12 @@
 """Everything that differs between the SQL backends, in one place.
 
 The ledger's statements are written once, in the `?` placeholder style, and
-each dialect adapts them: placeholders, column types, row locks, and the
-triggers that keep the journal append-only.
+each dialect adapts them: placeholders, column types, how a batch locks the
+accounts it touches, and the triggers that keep the journal append-only.
 """
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,15 +23,24 @@ class Cursor(Protocol):
 
 class Dialect(abc.ABC):
     name: str
-    lock_rows: str  # appended to a SELECT that must hold row locks until commit
+    timestamp_type: str  # fills the {timestamp} holes of the DDL
+    serial_type: str  # fills the {serial} holes: an integer the database numbers in order
 
     @abc.abstractmethod
     def sql(self, statement: str) -> str:
-        """Adapts a statement written with `?` placeholders."""
+        """Adapts a statement written with `?` placeholders; it must then be run with params."""
 
     @abc.abstractmethod
-    def schema(self) -> list[str]:
-        """DDL of schema version 1."""
+    def append_only(self, tables: Sequence[str]) -> list[str]:
+        """DDL that makes the database itself refuse to change or remove rows of `tables`."""
+
+    @abc.abstractmethod
+    def lock_schema(self, cursor: Cursor) -> None:
+        """Holds, until commit, the one lock that serialises migrations."""
+
+    @abc.abstractmethod
+    def lock_accounts(self, cursor: Cursor, account_ids: Collection[str]) -> None:
+        """Holds, until commit, a lock per account: no other batch works on them meanwhile."""
 
     @abc.abstractmethod
     def read(self) -> AbstractContextManager[Cursor]:
@@ -51,46 +60,3 @@ class Dialect(abc.ABC):
         if isinstance(stored, datetime):
             return stored.astimezone(UTC)
         return datetime.strptime(str(stored), TIMESTAMP_FORMAT).replace(tzinfo=UTC)
-
-
-LEDGER_TABLES = """
-CREATE TABLE transactions (
-    id TEXT PRIMARY KEY,
-    request_hash TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('committed', 'rejected')),
-    kind TEXT NOT NULL CHECK (kind IN ('deposit', 'payout', 'transfer')),
-    currency TEXT NOT NULL,
-    amount BIGINT NOT NULL CHECK (amount > 0),
-    error_code TEXT,
-    error_message TEXT,
-    created_at {timestamp} NOT NULL,
-    wallet_id TEXT NOT NULL
-);
-CREATE TABLE entries (
-    seq {serial} PRIMARY KEY,
-    transaction_id TEXT NOT NULL REFERENCES transactions (id),
-    account_id TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    amount BIGINT NOT NULL CHECK (amount <> 0),
-    balance_after BIGINT NOT NULL,
-    entry_type TEXT NOT NULL
-        CHECK (entry_type IN ('deposit', 'payout', 'transfer_in', 'transfer_out')),
-    counterparty TEXT,
-    created_at {timestamp} NOT NULL,
-    CHECK (balance_after >= 0 OR account_id LIKE 'system:%')
-);
-CREATE INDEX entries_by_account ON entries (account_id, seq);
-CREATE INDEX entries_by_transaction ON entries (transaction_id);
-CREATE TABLE balances (
-    account_id TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    balance BIGINT NOT NULL,
-    PRIMARY KEY (account_id, currency),
-    CHECK (balance >= 0 OR account_id LIKE 'system:%')
-)
-"""
-
-
-def statements(script: str) -> Iterator[str]:
-    """Splits a DDL script whose statements contain no semicolons of their own."""
-    return (part.strip() for part in script.split(";") if part.strip())

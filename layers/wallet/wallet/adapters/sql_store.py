@@ -1,9 +1,10 @@
 """The ledger on SQL: one implementation for every dialect.
 
-A consumer batch is one database transaction: lock and read the balances it
-touches (in a fixed order, so concurrent consumers cannot deadlock), read the
-outcomes of its command ids (so a redelivered command is answered from the
-record instead of applied twice), then write with a few `executemany` calls.
+A consumer batch is one database transaction: lock the accounts it touches
+(the dialect's lock, taken first and in one fixed order, so concurrent
+consumers cannot deadlock), read their balances and the outcomes of its
+command ids (so a redelivered command is answered from the record instead of
+applied twice), then write with a few `executemany` calls.
 """
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from wallet.adapters.sql_dialect import Cursor, Dialect
+from wallet.adapters.sql_migrations import migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import BalanceKey, Posting, Rejection, Transaction, kind_of
@@ -22,7 +24,6 @@ from wallet.service_layer.ports import (
     LedgerStore,
 )
 
-SCHEMA_VERSION = 1
 IN_LIST_SIZE_MAX = 500  # keeps every statement well under each backend's parameter limit
 
 _TRANSACTION_COLUMNS = "id, request_hash, status, kind, currency, amount, error_code, " \
@@ -36,16 +37,7 @@ class SqlLedgerStore(LedgerStore):
         self._db = dialect
 
     def migrate(self) -> int:
-        with self._db.write() as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cursor.execute("SELECT MAX(version) FROM schema_version")
-            current = cursor.fetchone()[0] or 0
-            if current < SCHEMA_VERSION:
-                for statement in self._db.schema():
-                    cursor.execute(statement)
-                cursor.execute(self._db.sql("INSERT INTO schema_version VALUES (?)"),
-                               (SCHEMA_VERSION,))
-        return max(current, SCHEMA_VERSION)
+        return migrate(self._db)
 
     @contextmanager
     def batch(self) -> Iterator[LedgerBatch]:
@@ -87,13 +79,15 @@ class _SqlBatch(LedgerBatch):
         self._db, self._cursor = dialect, cursor
 
     def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
+        """Locks first: every read after it, the outcomes' too, sees the last holder's commit."""
         accounts = sorted({account for account, _ in keys})
+        self._db.lock_accounts(self._cursor, accounts)
         found: dict[BalanceKey, int] = {}
         for chunk in _chunks(accounts):
             marks = ", ".join("?" * len(chunk))
             self._cursor.execute(self._db.sql(
-                f"SELECT account_id, currency, balance FROM balances WHERE account_id IN "
-                f"({marks}) ORDER BY account_id, currency {self._db.lock_rows}"), chunk)
+                "SELECT account_id, currency, balance FROM balances "
+                f"WHERE account_id IN ({marks})"), chunk)
             found.update(((a, c), int(b)) for a, c, b in self._cursor.fetchall())
         return {key: balance for key, balance in found.items() if key in keys}
 
@@ -101,7 +95,8 @@ class _SqlBatch(LedgerBatch):
         return _load_outcomes(self._db, self._cursor, list(command_ids))
 
     def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
-        rows = [_transaction_row(self._db, envelope, outcome) for envelope, outcome in applied]
+        # By id: two batches racing to insert the same ids then wait in one order, not in a cycle.
+        rows = sorted((_transaction_row(self._db, *one) for one in applied), key=lambda r: r[0])
         self._cursor.executemany(self._db.sql(
             f"INSERT INTO transactions ({_TRANSACTION_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)

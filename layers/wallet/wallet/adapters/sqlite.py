@@ -8,11 +8,11 @@ get one connection per thread, so WAL lets them run beside the writer.
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from wallet.adapters.sql_dialect import LEDGER_TABLES, Cursor, Dialect, statements
+from wallet.adapters.sql_dialect import Cursor, Dialect
 from wallet.domain.errors import Unavailable
 
 BUSY_TIMEOUT_MS = 10_000
@@ -26,7 +26,8 @@ _APPEND_ONLY = (
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
-    lock_rows = ""  # BEGIN IMMEDIATE already holds the one write lock
+    timestamp_type = "TEXT"
+    serial_type = "INTEGER"  # an INTEGER PRIMARY KEY is the rowid: numbered in insert order
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,11 +39,16 @@ class SQLiteDialect(Dialect):
     def sql(self, statement: str) -> str:
         return statement
 
-    def schema(self) -> list[str]:
-        tables = LEDGER_TABLES.format(timestamp="TEXT", serial="INTEGER")
-        triggers = [_APPEND_ONLY.format(table=table, action=action)
-                    for table in ("transactions", "entries") for action in ("UPDATE", "DELETE")]
-        return [*statements(tables), *triggers]
+    def append_only(self, tables: Sequence[str]) -> list[str]:
+        """SQLite has no TRUNCATE: a DELETE without WHERE fires the DELETE trigger too."""
+        return [_APPEND_ONLY.format(table=table, action=action)
+                for table in tables for action in ("UPDATE", "DELETE")]
+
+    def lock_schema(self, cursor: Cursor) -> None:
+        """BEGIN IMMEDIATE already holds the one write lock: migrations take turns."""
+
+    def lock_accounts(self, cursor: Cursor, account_ids: Collection[str]) -> None:
+        """BEGIN IMMEDIATE already holds the one write lock: batches take turns."""
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

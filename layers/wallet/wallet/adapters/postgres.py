@@ -1,0 +1,149 @@
+"""PostgreSQL: one ledger shared by several consumer processes.
+
+Connections come from a bounded pool. Reads run in autocommit, so each
+statement sees every commit before it. A write is one READ COMMITTED
+transaction that commits on exit; under PostgreSQL's default
+`synchronous_commit = on` the commit returns only once its WAL is flushed to
+disk, which is what lets a consumer acknowledge its batch.
+
+Why several consumers can neither deadlock, lose an update, nor overdraw:
+
+- A batch first takes a transaction-scoped advisory lock per account it
+  touches, in one statement and in ascending key order, before any other
+  lock. A batch waiting for a key holds only smaller keys, so every wait
+  points to a larger key and the waits can never close a cycle.
+- An advisory lock exists before the account has a row. `SELECT ... FOR
+  UPDATE` locks only rows that exist: two batches crediting a new wallet
+  would both read no balance, both write 0 + x, and one credit would vanish.
+- Under READ COMMITTED each statement after the lock takes a fresh snapshot,
+  and a commit is visible before the committer's locks are released. So the
+  balances, and then the outcomes, read after the lock are what the previous
+  holder left: a command delivered to two consumers locks the same accounts
+  in both, and the second finds the first's outcome instead of applying it
+  again. Each account's entries are also numbered (`seq`) in commit order,
+  so a history cursor never skips an entry that commits late.
+- System accounts are locked like the others. Their balances may go negative
+  but must stay exact, in `balances` and in each entry's `balance_after`,
+  and that `balance_after` is part of the outcome the consumer publishes, so
+  it must be known before the batch writes: the account is held from read to
+  commit. Batches that touch one system account therefore take turns. On two
+  cores, with 100-command batches, that gives about 11k commands/s with one
+  consumer or with four; leaving system accounts unlocked (which is wrong)
+  would give about 16k.
+
+Two different commands under one id (a key reused with another request) may
+lock different accounts and race to insert the same transaction id (in id
+order, so these waits cannot form a cycle either). The loser gets an
+`IntegrityError`, which propagates: the caller retries the whole batch, and
+the retry finds the winner's outcome.
+"""
+
+import hashlib
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from wallet.adapters.sql_dialect import Cursor, Dialect
+from wallet.domain.errors import Unavailable
+
+POOL_SIZE_MIN = 1  # one warm connection; the rest open on demand
+POOL_TIMEOUT_S = 5.0  # the longest a caller waits for a pooled connection, server down or not
+CONNECT_TIMEOUT_S = 5
+LOCK_TIMEOUT_MS = 10_000  # like SQLite's busy timeout: a lock wait beyond this is an outage
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a stuck client releases its locks after this
+
+# Advisory locks are keyed (class, object), both 32-bit: fixed classes keep the wallet's
+# locks apart from any other application's on the same database.
+SCHEMA_LOCK_CLASS = 0x5741_4C00
+ACCOUNT_LOCK_CLASS = 0x5741_4C01
+
+_REFUSE_CHANGE = """CREATE FUNCTION journal_refuses_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END
+$$"""
+_APPEND_ONLY = (
+    "CREATE TRIGGER {table}_no_{action} BEFORE {action} ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION journal_refuses_change()"
+)
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    timestamp_type = "TEXT"  # the same fixed-width UTC text as SQLite: same order, same code
+    serial_type = "BIGINT GENERATED ALWAYS AS IDENTITY"
+
+    def __init__(
+        self, url: str, pool_size_max: int = 16, pool_timeout_s: float = POOL_TIMEOUT_S
+    ) -> None:
+        assert pool_size_max >= 1, "a pool needs at least one connection"
+        self._pool = ConnectionPool(
+            url, min_size=min(POOL_SIZE_MIN, pool_size_max), max_size=pool_size_max,
+            timeout=pool_timeout_s, open=False, configure=_configure, name="wallet-ledger",
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+        )
+        self._pool.open(wait=False)  # an unreachable server is reported by the first use
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("%", "%%").replace("?", "%s")
+
+    def append_only(self, tables: Sequence[str]) -> list[str]:
+        """Statement triggers: they refuse even a change that would touch no row."""
+        triggers = [_APPEND_ONLY.format(table=table, action=action)
+                    for table in tables for action in ("UPDATE", "DELETE", "TRUNCATE")]
+        return [_REFUSE_CHANGE, *triggers]
+
+    def lock_schema(self, cursor: Cursor) -> None:
+        """Taken before `schema_version` exists: concurrent CREATE TABLE IF NOT EXISTS can fail."""
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", (SCHEMA_LOCK_CLASS,))
+
+    def lock_accounts(self, cursor: Cursor, account_ids: Collection[str]) -> None:
+        """One statement, ascending keys: since 9.6 the lock calls run after the ORDER BY."""
+        keys = sorted({account_lock_key(account) for account in account_ids})
+        if keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, key) "
+                           "FROM unnest(%s::integer[]) AS locks (key) ORDER BY key",
+                           (ACCOUNT_LOCK_CLASS, keys))
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        try:
+            with self._pool.connection() as connection, connection.cursor() as cursor:
+                yield cursor
+        except psycopg.OperationalError as exc:  # pool timeouts and lost connections too
+            raise Unavailable("the database is unreachable or overloaded; retry") from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        """Integrity errors propagate untouched: the caller retries the whole batch."""
+        try:
+            with self._pool.connection() as connection, connection.transaction(), \
+                    connection.cursor() as cursor:
+                yield cursor
+        except psycopg.OperationalError as exc:  # deadlocks and lock timeouts are among these
+            raise Unavailable("the database is unreachable or busy; retry") from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def account_lock_key(account_id: str) -> int:
+    """A stable signed 32-bit key; Python's own hash() differs from process to process.
+
+    Two accounts whose keys collide share one lock: they take turns, nothing worse.
+    """
+    digest = hashlib.blake2b(account_id.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _configure(connection: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Pins what the locking argument relies on, whatever the server's defaults say."""
+    connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+    connection.execute(
+        "SELECT set_config('lock_timeout', %s, false), "
+        "set_config('idle_in_transaction_session_timeout', %s, false)",
+        (f"{LOCK_TIMEOUT_MS}ms", f"{IDLE_IN_TRANSACTION_TIMEOUT_MS}ms"),
+    )
