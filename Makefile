@@ -4,10 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck unit integration e2e bench clean
+.PHONY: run run-services test install lint typecheck unit integration e2e bench clean
 
 run: install
 	$(BIN)/wallet serve
+
+# The split topology: 2 gateways, 2 consumers and 1 relay on Kafka (a local Tansu unless
+# WALLET_KAFKA_BOOTSTRAP is set), PostgreSQL and Redis. See docs/ARCHITECTURE.md.
+run-services: install
+	$(BIN)/wallet services
 
 test: install lint typecheck
 	$(BIN)/pytest

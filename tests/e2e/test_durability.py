@@ -5,14 +5,20 @@ from pathlib import Path
 
 import httpx
 
+from tests.e2e.conftest import Engine
 from tests.e2e.server import Server, auth, client, unique
 
 WRITES = 60
 
 
-def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+def test_acknowledged_writes_survive_kill_9(tmp_path: Path, engine: Engine) -> None:
+    with engine.environment() as env:
+        survive_kill_9(tmp_path, env)
+
+
+def survive_kill_9(tmp_path: Path, env: dict[str, str]) -> None:
     user = unique()
-    first = Server(tmp_path).start()
+    first = Server(tmp_path, env).start()
     acknowledged = []
     with client(first) as api:
         for index in range(WRITES):
@@ -22,7 +28,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             acknowledged.append(response.json())
     first.stop(signal.SIGKILL)
 
-    second = Server(tmp_path).start()
+    second = Server(tmp_path, env).start()
     try:
         with client(second) as api:
             balance = api.get(f"/wallet/balance/{user}", headers=auth(user)).json()
@@ -39,14 +45,19 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_a_graceful_stop_drains_and_restarts_cleanly(tmp_path: Path) -> None:
+def test_a_graceful_stop_drains_and_restarts_cleanly(tmp_path: Path, engine: Engine) -> None:
+    with engine.environment() as env:
+        restart_cleanly(tmp_path, env)
+
+
+def restart_cleanly(tmp_path: Path, env: dict[str, str]) -> None:
     user = unique()
-    first = Server(tmp_path).start()
+    first = Server(tmp_path, env).start()
     with httpx.Client(base_url=first.url) as api:
         api.post("/wallet/deposit", json={"userId": user, "amount": "3"}, headers=auth(user))
     first.stop(signal.SIGTERM)
     assert first.process is not None and first.process.returncode == 0
-    second = Server(tmp_path).start()
+    second = Server(tmp_path, env).start()
     try:
         with client(second) as api:
             body = api.get(f"/wallet/balance/{user}", headers=auth(user)).json()

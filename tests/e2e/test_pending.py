@@ -5,15 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import Engine
 from tests.e2e.server import Server, auth, client, unique, wait_until
 
 
 @pytest.fixture(scope="module")
-def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"WALLET_WAIT_FOR_COMMIT_MS": "0"}
-    running = Server(Path(tmp_path_factory.mktemp("impatient")), env).start()
-    yield running
-    running.stop()
+def impatient(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[Server]:
+    with engine.environment() as env:
+        env = {**env, "WALLET_WAIT_FOR_COMMIT_MS": "0"}
+        running = Server(Path(tmp_path_factory.mktemp("impatient")), env).start()
+        yield running
+        running.stop()
 
 
 def test_a_late_commit_answers_202_with_a_location_to_poll(impatient: Server) -> None:

@@ -7,6 +7,7 @@ per process; the local runtime calls `install()` first so all handlers share
 its in-process engines.
 """
 
+import functools
 import secrets
 import threading
 from collections.abc import Sequence
@@ -17,8 +18,18 @@ from pathlib import Path
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.inprocess_pubsub import InProcessPubSub
 from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.adapters.kafka_log import (
+    KafkaCommandLog,
+    KafkaCommandSource,
+    KafkaDeadLetters,
+    ensure_topics,
+)
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.memory_connections import MemoryConnections
+from wallet.adapters.memory_dead_letters import MemoryDeadLetters
+from wallet.adapters.postgres import PostgresDialect
+from wallet.adapters.redis_cache import RedisBalanceCache
+from wallet.adapters.redis_pubsub import RedisPubSub
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.config import Config
@@ -29,6 +40,7 @@ from wallet.service_layer.ports import (
     CommandLog,
     CommandSource,
     Connections,
+    DeadLetters,
     LedgerStore,
     PubSub,
     Subscription,
@@ -40,6 +52,8 @@ from wallet.service_layer.wallet import WalletService
 
 SECRET_FILE = "jwt-secret"
 DATABASE_FILE = "wallet.sqlite3"
+ROLES = ("all", "gateway", "consumer", "relay")
+WAITING_ROLES = ("all", "gateway")  # the roles whose handlers wait for outcomes
 
 
 @dataclass
@@ -47,34 +61,53 @@ class Container:
     config: Config
     store: LedgerStore
     log: CommandLog
-    source: CommandSource
     pubsub: PubSub
+    cache: BalanceCache
+    dead_letters: DeadLetters
     tokens: TokenCodec
     wallet: WalletService
     consumer: LedgerConsumer
     relay: Relay
     subscriptions: list[Subscription]
 
+    @functools.cached_property
+    def source(self) -> CommandSource:
+        """The consumer's side of the log, opened only by a process that consumes."""
+        if isinstance(self.log, InProcessLog):
+            return self.log
+        assert self.config.kafka_bootstrap is not None, "only the in-process log has no broker"
+        return KafkaCommandSource(self.config.kafka_bootstrap, self.config.kafka_topic,
+                                  self.config.kafka_group)
+
     def close(self) -> None:
         for subscription in self.subscriptions:
             subscription.close()
+        if "source" in self.__dict__:
+            self.source.close()
+        self.log.close()
+        self.dead_letters.close()
+        self.pubsub.close()
+        self.cache.close()
         self.store.close()
 
 
 def build(
-    config: Config, *, store: LedgerStore | None = None, log: InProcessLog | None = None,
-    pubsub: PubSub | None = None, cache: BalanceCache | None = None,
-    connections: Connections | None = None,
+    config: Config, *, role: str = "all", store: LedgerStore | None = None,
+    log: CommandLog | None = None, pubsub: PubSub | None = None,
+    cache: BalanceCache | None = None, connections: Connections | None = None,
+    dead_letters: DeadLetters | None = None,
 ) -> Container:
-    # `is None`, never `or`: an empty registry or cache is falsy but perfectly good.
-    if store is None:
-        store = SqlLedgerStore(SQLiteDialect(config.data_dir / DATABASE_FILE))
+    """Wires one process. Every engine left out is chosen by the config.
+
+    `is None`, never `or`: an empty registry or cache is falsy but perfectly good.
+    """
+    assert role in ROLES, f"unknown role {role!r}"
+    cache = _cache(config) if cache is None else cache
+    pubsub = _pubsub(config, cache) if pubsub is None else pubsub
+    store = open_store(config) if store is None else store
     store.migrate()
-    if log is None:
-        log = InProcessLog(config.log_partitions, config.log_depth_max)
-    pubsub = InProcessPubSub() if pubsub is None else pubsub
-    cache = MemoryBalanceCache() if cache is None else cache
-    connections = MemoryConnections() if connections is None else connections
+    log = _log(config) if log is None else log
+    dead_letters = _dead_letters(config) if dead_letters is None else dead_letters
     tokens = JwtTokens(jwt_secret(config))
     waiters = OutcomeWaiters(config.waiters_max)
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms)
@@ -82,12 +115,46 @@ def build(
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])
 
+    subscriptions = [pubsub.subscribe(EVENTS_CHANNEL, resolve)] if role in WAITING_ROLES else []
     return Container(
-        config, store, log, log, pubsub, tokens, wallet,
-        LedgerConsumer(store, cache, pubsub, lambda: datetime.now(UTC)),
-        Relay(connections, tokens),
-        [pubsub.subscribe(EVENTS_CHANNEL, resolve)],
+        config, store, log, pubsub, cache, dead_letters, tokens, wallet,
+        LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC)),
+        Relay(MemoryConnections() if connections is None else connections, tokens),
+        subscriptions,
     )
+
+
+def open_store(config: Config) -> LedgerStore:
+    if config.database_url is None:
+        return SqlLedgerStore(SQLiteDialect(config.data_dir / DATABASE_FILE))
+    return SqlLedgerStore(PostgresDialect(config.database_url, config.database_pool_max))
+
+
+def _log(config: Config) -> CommandLog:
+    if config.kafka_bootstrap is None:
+        return InProcessLog(config.log_partitions, config.log_depth_max)
+    ensure_topics(config.kafka_bootstrap, config.kafka_topic, config.log_partitions)
+    return KafkaCommandLog(config.kafka_bootstrap, config.kafka_topic, config.log_partitions)
+
+
+def _dead_letters(config: Config) -> DeadLetters:
+    if config.kafka_bootstrap is None:
+        return MemoryDeadLetters()
+    return KafkaDeadLetters(config.kafka_bootstrap, config.kafka_topic)
+
+
+def _cache(config: Config) -> BalanceCache:
+    if config.redis_url is None:
+        return MemoryBalanceCache()
+    return RedisBalanceCache(config.redis_url, config.redis_namespace)
+
+
+def _pubsub(config: Config, cache: BalanceCache) -> PubSub:
+    """A Redis outage also makes the cache suspect: it may have missed invalidations."""
+    if config.redis_url is None:
+        return InProcessPubSub()
+    on_outage = cache.suspect if isinstance(cache, RedisBalanceCache) else None
+    return RedisPubSub(config.redis_url, config.redis_namespace, on_outage)
 
 
 def jwt_secret(config: Config) -> str:

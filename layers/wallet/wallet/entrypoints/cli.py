@@ -1,4 +1,4 @@
-"""The `wallet` command: serve, token, migrate."""
+"""The `wallet` command: serve, services, token, migrate."""
 
 import argparse
 import sys
@@ -22,10 +22,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(config: Config, arguments: argparse.Namespace) -> int:
-    from wallet.entrypoints.local.serve import serve  # aiohttp loads only when serving
+    from wallet.entrypoints.local.serve import role_problem, serve  # aiohttp loads only here
 
-    serve(config)
+    problem = role_problem(config, arguments.role)
+    if problem is not None:
+        print(f"configuration error: {problem}", file=sys.stderr)
+        return 2
+    serve(config, arguments.role)
     return 0
+
+
+def _services(config: Config, arguments: argparse.Namespace) -> int:
+    from wallet.entrypoints.local.services import run_services
+
+    return run_services(config, arguments.gateways, arguments.consumers, arguments.broker_port)
 
 
 def _token(config: Config, arguments: argparse.Namespace) -> int:
@@ -41,18 +51,29 @@ def _token(config: Config, arguments: argparse.Namespace) -> int:
 
 
 def _migrate(config: Config, arguments: argparse.Namespace) -> int:
-    container = bootstrap.build(config)
-    print(f"schema version {container.store.migrate()}")
-    container.close()
+    store = bootstrap.open_store(config)
+    try:
+        print(f"schema version {store.migrate()}")
+    finally:
+        store.close()
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wallet", description="The virtual wallet.")
     commands = parser.add_subparsers(required=True, metavar="command")
-    serve = commands.add_parser("serve", help="run the wallet (all parts in one process)")
-    serve.add_argument("--role", choices=["all"], default="all")
+    serve = commands.add_parser("serve", help="run the wallet, or one part of it")
+    serve.add_argument("--role", choices=bootstrap.ROLES, default="all",
+                       help="all: everything in one process (default); gateway: the HTTP API; "
+                       "consumer: applies the command log; relay: websocket events")
     serve.set_defaults(run=_serve)
+    services = commands.add_parser(
+        "services", help="run the split topology on Kafka, PostgreSQL and Redis, supervised")
+    services.add_argument("--gateways", type=int, choices=range(1, 9), default=2, metavar="N")
+    services.add_argument("--consumers", type=int, choices=range(1, 9), default=2, metavar="N")
+    services.add_argument("--broker-port", type=int, default=9092,
+                          help="where to run the local broker when WALLET_KAFKA_BOOTSTRAP is unset")
+    services.set_defaults(run=_services)
     token = commands.add_parser("token", help="print a signed token")
     token.add_argument("user_id", metavar="userId")
     token.add_argument("--role", choices=sorted(ROLES), default="user")

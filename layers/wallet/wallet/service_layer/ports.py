@@ -137,6 +137,10 @@ class DeadLetters(abc.ABC):
     def send(self, value: bytes, reason: str) -> None:
         """Returns once the record is stored; raises otherwise, so the batch is retried."""
 
+    def close(self) -> None:
+        """Flushes what is in flight; the default holds nothing."""
+        return None
+
 
 class Subscription(abc.ABC):
     @abc.abstractmethod

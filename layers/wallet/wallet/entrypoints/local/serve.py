@@ -1,8 +1,11 @@
-"""`wallet serve`: the whole wallet in one process, on the embedded engines.
+"""`wallet serve`: the wallet, or one part of it, in this process.
 
-It prints the URL and a ready-to-use operator token once it listens, and on
-SIGINT or SIGTERM it stops taking requests, lets the consumer finish what the
-log holds (bounded), and closes the database.
+`--role all` (what `make run` starts) is the whole wallet on whatever engines
+the config names, the embedded ones by default. The other roles split it, as
+a real deployment does: `gateway` answers the HTTP API, `consumer` applies
+the command log to the ledger, `relay` pushes committed events to
+websockets. Each prints where it listens once ready, and on SIGINT or SIGTERM
+stops taking work, lets the consumer finish its batch (bounded), and closes.
 """
 
 import asyncio
@@ -17,58 +20,94 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
 from wallet.entrypoints.local.poller import Poller
-from wallet.entrypoints.local.server import LocalRuntime
+from wallet.entrypoints.local.server import API, WEBSOCKETS, LocalRuntime
 from wallet.entrypoints.local.sockets import Sockets
 
 BANNER_TOKEN_TTL_S = 12 * 3600
 DRAIN_TIMEOUT_S = 10
+PARTS = {
+    "all": frozenset((API, WEBSOCKETS)),
+    "gateway": frozenset((API,)),
+    "relay": frozenset((WEBSOCKETS,)),
+    "consumer": frozenset(),
+}
+CONSUMING_ROLES = ("all", "consumer")
 
 
-def serve(config: Config) -> None:
+def role_problem(config: Config, role: str) -> str | None:
+    """Why this config cannot run this role on its own, or None when it can."""
+    if role == "all":
+        return None
+    if config.kafka_bootstrap is None and role != "relay":
+        return f"--role {role} needs WALLET_KAFKA_BOOTSTRAP: the in-process log is private " \
+            "to one process"
+    if config.redis_url is None:
+        return f"--role {role} needs WALLET_REDIS_URL: outcomes and events cross processes " \
+            "through Redis"
+    return None
+
+
+def serve(config: Config, role: str = "all") -> None:
+    assert role_problem(config, role) is None, "the CLI checks the role first"
     logs.configure(config.log_level)
     sockets = Sockets()
-    container = bootstrap.build(config, connections=MemoryConnections(sockets.send))
+    container = bootstrap.build(config, role=role, connections=MemoryConnections(sockets.send))
     bootstrap.install(container)
     handlers = load_handlers(functions_dir())
     executor = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="handler")
-    poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
-    runtime = LocalRuntime(container, handlers, executor, sockets)
-    poller.start()
+    poller = None
+    if role in CONSUMING_ROLES:
+        poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
+        poller.start()
+    runtime = LocalRuntime(container, handlers, executor, sockets, PARTS[role])
     try:
-        asyncio.run(_listen(runtime, config))
+        asyncio.run(_listen(runtime, config, role))
     finally:
-        poller.stop(DRAIN_TIMEOUT_S)
+        if poller is not None:
+            poller.stop(DRAIN_TIMEOUT_S)
         executor.shutdown(wait=False, cancel_futures=True)
         container.close()
         bootstrap.install(None)
 
 
-async def _listen(runtime: LocalRuntime, config: Config) -> None:
-    runner = web.AppRunner(runtime.application(), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
-    try:
-        await site.start()
-    except OSError as error:
-        await runner.cleanup()
-        raise SystemExit(f"cannot listen on {config.host}:{config.port}: {error.strerror}; "
-                         "set WALLET_PORT to a free port") from error
-    port = runner.addresses[0][1]
-    _banner(runtime, config.host, port)
+async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
+    runner = None
+    if runtime.parts:
+        runner = web.AppRunner(runtime.application(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise SystemExit(f"cannot listen on {config.host}:{config.port}: "
+                             f"{error.strerror}; set WALLET_PORT to a free port") from error
+    _banner(runtime, role, config, runner.addresses[0][1] if runner else None)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     await stopping.wait()
-    await runner.cleanup()
+    if runner is not None:
+        await runner.cleanup()
 
 
-def _banner(runtime: LocalRuntime, host: str, port: int) -> None:
+def _banner(runtime: LocalRuntime, role: str, config: Config, port: int | None) -> None:
+    url = f"http://{config.host}:{port}"
+    if role == "consumer":
+        _say(f"Wallet consumer running in group {config.kafka_group} on {config.kafka_topic}")
+        return
+    if role == "relay":
+        _say(f"Wallet relay listening on ws://{config.host}:{port}/ws?token=…")
+        return
     token = runtime.container.tokens.issue(Principal("operator", "operator"), BANNER_TOKEN_TTL_S)
-    url = f"http://{host}:{port}"
-    print(f"Wallet listening on {url}", flush=True)
-    print(f"  API docs:       {url}/docs", flush=True)
-    print(f"  Dashboard:      {url}/#token={token}", flush=True)
-    print(f"  Operator token: {token}", flush=True)
-    print("  (token valid 12 h; make more with: wallet token <userId> [--role operator])",
-          flush=True)
+    _say(f"Wallet listening on {url}")
+    _say(f"  API docs:       {url}/docs")
+    if WEBSOCKETS in runtime.parts:
+        _say(f"  Dashboard:      {url}/#token={token}")
+    _say(f"  Operator token: {token}")
+    _say("  (token valid 12 h; make more with: wallet token <userId> [--role operator])")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)

@@ -33,25 +33,29 @@ from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
 
 WEBSOCKET_HEARTBEAT_S = 30
+API, WEBSOCKETS = "api", "websockets"  # the parts a runtime serves; each role picks some
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class LocalRuntime:
     def __init__(self, container: Container, handlers: dict[str, Handler],
-                 executor: ThreadPoolExecutor, sockets: Sockets) -> None:
+                 executor: ThreadPoolExecutor, sockets: Sockets,
+                 parts: frozenset[str] = frozenset((API, WEBSOCKETS))) -> None:
         self.container, self.handlers, self.executor = container, handlers, executor
-        self.sockets = sockets
+        self.sockets, self.parts = sockets, parts
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024, middlewares=[_request_id])
-        for method, path, name in HTTP_ROUTES:
-            app.router.add_route(method, path, self._http(f"{method} {path}", name))
-        app.router.add_get("/ws", self._websocket)
+        if API in self.parts:
+            for method, path, name in HTTP_ROUTES:
+                app.router.add_route(method, path, self._http(f"{method} {path}", name))
+            app.router.add_get("/openapi.json", self._openapi)
+            app.router.add_get("/docs", self._docs)
+        if WEBSOCKETS in self.parts:
+            app.router.add_get("/ws", self._websocket)
+            app.on_startup.append(self._start_relay)
         app.router.add_get("/healthz", self._health)
-        app.router.add_get("/openapi.json", self._openapi)
-        app.router.add_get("/docs", self._docs)
         app.router.add_route("*", "/{tail:.*}", self._unrouted)
-        app.on_startup.append(self._start_relay)
         return app
 
     async def _invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -118,9 +122,10 @@ class LocalRuntime:
                             content_type="text/html")
 
     async def _unrouted(self, request: web.Request) -> web.StreamResponse:
-        if request.path == "/" and request.method == "GET":
+        if request.path == "/" and request.method == "GET" and API in self.parts:
             return web.Response(text=_LANDING, content_type="text/html")
-        known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]
+        routes = HTTP_ROUTES if API in self.parts else ()
+        known = [method for method, path, _ in routes if _matches(path, request.path)]
         error = (MethodNotAllowed(f"use {', '.join(known)} on {request.path}") if known
                  else NotFound(f"no route {request.method} {request.path}"))
         response = to_response(to_result(error_response(error), str(uuid.uuid4())))
