@@ -110,6 +110,8 @@ def _announce(config: Config, children: list[Child]) -> None:
     print("Wallet services running (split topology)", flush=True)
     for child in children:
         where = child.url or (config.kafka_bootstrap if child.name == BROKER else "")
+        if child.name.startswith("relay") and child.url:
+            where = child.url.replace("http://", "ws://") + "/ws?token=…"
         print(f"  {child.name:<12} pid {child.pid:<8} {where}", flush=True)
     print(f"  Operator token: {token}", flush=True)
     print(f"  State file:     {state}", flush=True)
