@@ -33,6 +33,7 @@ from wallet.service_layer.ports import (
     LedgerBatch,
     LedgerStore,
     LogFull,
+    PendingCommands,
     PubSub,
     Subscription,
 )
@@ -225,6 +226,19 @@ class RecordingDeadLetters(DeadLetters):
         self.letters.append((value, reason))
 
 
+class SharedPending(PendingCommands):
+    """What Redis gives several gateways: one map of pending 202s."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str] = {}
+
+    def remember(self, command_id: str, owner: str) -> None:
+        self.owners[command_id] = owner
+
+    def owner(self, command_id: str) -> str | None:
+        return self.owners.get(command_id)
+
+
 class RecordingCache(BalanceCache):
     """A plain dict cache that remembers every invalidation."""
 
@@ -282,12 +296,13 @@ class Stack:
 def stack(
     *, wait_for_commit_ms: int = 1000, waiters_max: int = 100, hold: bool = False,
     store: FakeLedgerStore | None = None, log: CommandLog | None = None,
+    pending: PendingCommands | None = None,
 ) -> Stack:
     store = store or FakeLedgerStore()
     cache, pubsub, waiters = RecordingCache(), SyncPubSub(), OutcomeWaiters(waiters_max)
     consumer = LedgerConsumer(store, cache, pubsub, RecordingDeadLetters(), lambda: NOW)
     sync_log = SyncLog(consumer, hold=hold)
-    service = WalletService(store, log or sync_log, cache, waiters, wait_for_commit_ms)
+    service = WalletService(store, log or sync_log, cache, waiters, wait_for_commit_ms, pending)
     pubsub.subscribe(EVENTS_CHANNEL, lambda messages: waiters.resolve(
         [decode_outcome(message) for message in messages]))
     return Stack(store, cache, pubsub, sync_log, waiters, consumer, service)

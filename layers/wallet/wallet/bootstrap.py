@@ -29,6 +29,7 @@ from wallet.adapters.memory_connections import MemoryConnections
 from wallet.adapters.memory_dead_letters import MemoryDeadLetters
 from wallet.adapters.postgres import PostgresDialect
 from wallet.adapters.redis_cache import RedisBalanceCache
+from wallet.adapters.redis_pending import RedisPendingCommands
 from wallet.adapters.redis_pubsub import RedisPubSub
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
@@ -110,7 +111,9 @@ def build(
     dead_letters = _dead_letters(config) if dead_letters is None else dead_letters
     tokens = JwtTokens(jwt_secret(config))
     waiters = OutcomeWaiters(config.waiters_max)
-    wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms)
+    pending = None if config.redis_url is None else RedisPendingCommands(
+        config.redis_url, config.redis_namespace)
+    wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending)
 
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])

@@ -9,9 +9,20 @@ from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unav
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.service_layer.ports import AmountRange, HistoryQuery
-from wallet.service_layer.wallet import HistoryFilters, Submitted
+from wallet.service_layer.waiters import OutcomeWaiters
+from wallet.service_layer.wallet import HistoryFilters, Submitted, WalletService
 
-from ..fakes import ALICE, BOB, OPERATOR, FakeLedgerStore, FullLog, Stack, stack
+from ..fakes import (
+    ALICE,
+    BOB,
+    OPERATOR,
+    FakeLedgerStore,
+    FullLog,
+    RecordingCache,
+    SharedPending,
+    Stack,
+    stack,
+)
 
 
 def committed(submitted: Submitted) -> TransactionCommitted:
@@ -169,6 +180,30 @@ def test_lookup_after_a_pending_submit_still_reports_pending() -> None:
     wallet = stack(hold=True, wait_for_commit_ms=0)
     submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
     assert wallet.service.lookup(ALICE, submitted.command_id) is None
+
+
+def second_gateway(first: Stack, pending: SharedPending | None) -> WalletService:
+    """Another gateway process: the same store and log, waiters of its own."""
+    return WalletService(first.store, first.log, RecordingCache(), OutcomeWaiters(10), 0, pending)
+
+
+def test_another_gateway_answers_pending_for_a_202_it_did_not_give() -> None:
+    pending = SharedPending()
+    first = stack(hold=True, wait_for_commit_ms=0, pending=pending)
+    submitted = first.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    second = second_gateway(first, pending)
+    assert second.lookup(ALICE, submitted.command_id) is None
+    with pytest.raises(NotFound):
+        second.lookup(Principal("carol", "user"), submitted.command_id)
+    first.log.deliver()
+    assert isinstance(second.lookup(ALICE, submitted.command_id), TransactionCommitted)
+
+
+def test_without_a_shared_registry_only_the_first_gateway_knows_a_pending_id() -> None:
+    first = stack(hold=True, wait_for_commit_ms=0)
+    submitted = first.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    with pytest.raises(NotFound):
+        second_gateway(first, None).lookup(ALICE, submitted.command_id)
 
 
 def test_lookup_of_an_unknown_id_is_not_found() -> None:

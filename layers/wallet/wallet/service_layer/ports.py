@@ -191,6 +191,20 @@ class BalanceCache(abc.ABC):
         return None
 
 
+class PendingCommands(abc.ABC):
+    """202s still in flight, shared by every gateway, so any of them can answer the Location.
+
+    Only a hint for reads: the store is the truth once the command applies,
+    and an adapter that cannot answer says None rather than failing a read.
+    """
+
+    @abc.abstractmethod
+    def remember(self, command_id: str, owner: str) -> None: ...
+
+    @abc.abstractmethod
+    def owner(self, command_id: str) -> str | None: ...
+
+
 class TokenCodec(abc.ABC):
     @abc.abstractmethod
     def verify(self, token: str) -> Principal:

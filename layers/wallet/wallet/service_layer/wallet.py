@@ -25,6 +25,7 @@ from wallet.service_layer.ports import (
     HistoryQuery,
     LedgerStore,
     LogFull,
+    PendingCommands,
 )
 from wallet.service_layer.waiters import OutcomeWaiters, Waiter
 
@@ -51,9 +52,11 @@ class WalletService:
     def __init__(
         self, store: LedgerStore, log: CommandLog, cache: BalanceCache,
         waiters: OutcomeWaiters, wait_for_commit_ms: int,
+        pending: PendingCommands | None = None,  # None: one gateway, its waiters know it all
     ) -> None:
         self._store, self._log, self._cache = store, log, cache
         self._waiters, self._wait_for_commit_ms = waiters, wait_for_commit_ms
+        self._pending = pending
 
     def submit(
         self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
@@ -80,6 +83,8 @@ class WalletService:
         outcome = self._await(envelope, waiter)
         if outcome is None:
             self._waiters.remember_late(waiter)
+            if self._pending is not None:
+                self._pending.remember(envelope.command_id, waiter.owner)
         if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
             raise IdempotencyKeyReused(outcome.rejection.message)
         return Submitted(envelope.command_id, outcome, False)
@@ -136,11 +141,18 @@ class WalletService:
             self._store.balances(query.account_id))
         return tuple(_amount_range(currency_of(code), filters) for code in codes)
 
+    def _pending_owner(self, command_id: str) -> str | None:
+        """Who waits for this command here, or, failing that, at any other gateway."""
+        owner = self._waiters.pending_owner(command_id)
+        if owner is None and self._pending is not None:
+            owner = self._pending.owner(command_id)
+        return owner
+
     def lookup(self, principal: Principal, command_id: str) -> Outcome | None:
         """A recorded outcome, or None while this gateway still waits for it."""
         outcome = self._store.outcome(command_id)
         if outcome is None:
-            owner = self._waiters.pending_owner(command_id)
+            owner = self._pending_owner(command_id)
             if owner is not None and (principal.is_operator or owner == principal.subject):
                 return None
             raise NotFound(f"no transaction {command_id}")
