@@ -147,6 +147,17 @@ class FailingBatchStore(FakeLedgerStore):
         raise RuntimeError("the database went away")
 
 
+class UnreachableReadsStore(FakeLedgerStore):
+    """A store whose reads fail once `down` is set, as PostgreSQL going away would."""
+
+    down = False
+
+    def outcome(self, command_id: str) -> Outcome | None:
+        if self.down:
+            raise Unavailable("the database is unreachable")
+        return super().outcome(command_id)
+
+
 class SyncLog(CommandLog):
     """Hands each append to the consumer at once, with any held records, as one batch."""
 

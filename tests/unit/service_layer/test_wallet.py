@@ -21,6 +21,7 @@ from ..fakes import (
     RecordingCache,
     SharedPending,
     Stack,
+    UnreachableReadsStore,
     stack,
 )
 
@@ -358,3 +359,22 @@ def test_submit_gives_up_waiting_when_nothing_commits() -> None:
     wallet = stack(wait_for_commit_ms=600, hold=True)
     submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "held")
     assert submitted.outcome is None
+
+
+def test_a_store_outage_after_the_append_answers_pending_not_unavailable() -> None:
+    """The command is in the log and will apply: a 503 would invite a duplicate submit."""
+    store = UnreachableReadsStore()
+    wallet = stack(hold=True, wait_for_commit_ms=600, store=store)
+    store.down = True
+    submitted = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    assert submitted.outcome is None
+    assert len(wallet.log.appended) == 1
+
+
+def test_a_store_outage_before_the_append_is_unavailable_and_appends_nothing() -> None:
+    store = UnreachableReadsStore()
+    wallet = stack(store=store)
+    store.down = True
+    with pytest.raises(Unavailable):
+        wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert wallet.log.appended == []

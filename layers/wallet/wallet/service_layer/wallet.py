@@ -102,10 +102,17 @@ class WalletService:
             remaining_ms = max(0.0, (deadline - time.monotonic()) * 1000)
             outcome = waiter.wait(round(min(STORE_CHECK_INTERVAL_MS, remaining_ms)))
             if outcome is None:
-                outcome = self._recorded(envelope)
+                outcome = self._recorded_if_reachable(envelope)
             if outcome is not None or remaining_ms <= STORE_CHECK_INTERVAL_MS:
                 return outcome
         return None
+
+    def _recorded_if_reachable(self, envelope: Envelope) -> Outcome | None:
+        """The command is in the log by now: a store outage must not turn it into a 503."""
+        try:
+            return self._recorded(envelope)
+        except Unavailable:
+            return None
 
     def _recorded(self, envelope: Envelope) -> Outcome | None:
         """The event may have been missed (a pub/sub hiccup); the store has the truth."""
