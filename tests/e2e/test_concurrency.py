@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import aiohttp
 import httpx
 
+from tests.e2e.load import history
 from tests.e2e.server import Server, auth, unique
 
 OPERATIONS = 1_200
@@ -112,16 +113,3 @@ def test_concurrent_mixed_operations_leave_exact_balances(server: Server) -> Non
     internal = {tx for tx, n in counts.items() if n == 2}  # a transfer between two hot wallets
     assert set(counts) == acknowledged
     assert all(n == 1 for tx, n in counts.items() if tx not in internal)
-
-
-def history(client: httpx.Client, wallet: str, headers: dict[str, str]) -> list[Any]:
-    items: list[Any] = []
-    cursor = None
-    for _ in range(100):
-        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
-        page = client.get(f"/wallet/history/{wallet}", params=params, headers=headers).json()
-        items += page["items"]
-        cursor = page["nextCursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("history did not end")

@@ -17,28 +17,12 @@ from wallet.domain.errors import Unavailable
 
 from tests.services.redis import RedisServer, shared_redis_url, unique_namespace
 
-from .support import wait_until
+from .support import Inbox, wait_until
 
 CHANNEL = "wallet.events"
 STALL_NOTICED_S = redis_pubsub.PING_INTERVAL_S + redis_pubsub.PING_ANSWER_TIMEOUT_S + 2.0
 RESUBSCRIBED_S = 10.0  # backoff is capped at 2 s; the rest is slack for a loaded machine
 FAIL_FAST_S = SOCKET_TIMEOUT_S + 0.5
-
-
-class Inbox:
-    """What one subscriber received, in order; tests wait on it with a bound."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, batch: Sequence[str]) -> None:
-        with self._lock:
-            self.messages.extend(batch)
-
-    def received(self) -> list[str]:
-        with self._lock:
-            return list(self.messages)
 
 
 class Outages:
@@ -76,10 +60,10 @@ def publish_until_received(pubsub: RedisPubSub, inbox: Inbox, timeout_s: float) 
             sent.append(probe)
         except Unavailable:
             pass
-        return any(message in sent for message in inbox.received())
+        return any(message in sent for message in inbox.messages)
 
     wait_until(arrived, "a probe published after the resubscription", timeout_s)
-    return next(message for message in inbox.received() if message in sent)
+    return next(message for message in inbox.messages if message in sent)
 
 
 def test_a_batch_reaches_every_subscriber_in_order(namespace: str) -> None:
@@ -90,8 +74,8 @@ def test_a_batch_reaches_every_subscriber_in_order(namespace: str) -> None:
     try:
         consumer.publish(CHANNEL, ["1", "2", "3"])
         consumer.publish(CHANNEL, ["4", "5"])
-        wait_until(lambda: all(len(inbox.received()) == 5 for inbox in inboxes), "both batches")
-        assert [inbox.received() for inbox in inboxes] == [["1", "2", "3", "4", "5"]] * 2
+        wait_until(lambda: all(len(inbox.messages) == 5 for inbox in inboxes), "both batches")
+        assert [inbox.messages for inbox in inboxes] == [["1", "2", "3", "4", "5"]] * 2
     finally:
         for pubsub in (gateway, relay, consumer):
             pubsub.close()
@@ -106,8 +90,8 @@ def test_namespaces_and_channels_isolate(namespace: str) -> None:
         ours.publish(CHANNEL, ["another stack's event"])
         theirs.publish("another.channel", ["another channel's event"])
         theirs.publish(CHANNEL, ["marker"])  # one publisher's messages arrive in order
-        wait_until(lambda: "marker" in inbox.received(), "the marker")
-        assert inbox.received() == ["marker"]
+        wait_until(lambda: "marker" in inbox.messages, "the marker")
+        assert inbox.messages == ["marker"]
     finally:
         ours.close()
         theirs.close()
@@ -126,9 +110,9 @@ def test_a_callback_that_raises_loses_only_its_batch(namespace: str) -> None:
     try:
         pubsub.publish(CHANNEL, ["poison"])
         # Batches that queue up are merged into one callback: publish the next one apart.
-        wait_until(lambda: failed.received() == ["poison"], "the failing callback")
+        wait_until(lambda: failed.messages == ["poison"], "the failing callback")
         pubsub.publish(CHANNEL, ["fine"])
-        wait_until(lambda: inbox.received() == ["fine"], "the batch after the failing one")
+        wait_until(lambda: inbox.messages == ["fine"], "the batch after the failing one")
     finally:
         pubsub.close()
 
@@ -145,14 +129,14 @@ def test_a_subscriber_resubscribes_after_a_restart(server: RedisServer) -> None:
     pubsub.subscribe(CHANNEL, inbox)
     try:
         pubsub.publish(CHANNEL, ["before"])
-        wait_until(lambda: inbox.received() == ["before"], "the batch before the outage")
+        wait_until(lambda: inbox.messages == ["before"], "the batch before the outage")
         server.stop()
         wait_until(lambda: outages.count == 1, "on_outage", STALL_NOTICED_S)
         server.restart()
         probe = publish_until_received(pubsub, inbox, RESUBSCRIBED_S)
         pubsub.publish(CHANNEL, ["after"])
-        wait_until(lambda: inbox.received()[-1] == "after", "a batch after the resubscription")
-        assert inbox.received()[0] == "before" and probe in inbox.received()
+        wait_until(lambda: inbox.messages[-1] == "after", "a batch after the resubscription")
+        assert inbox.messages[0] == "before" and probe in inbox.messages
         assert outages.count == 1, "one outage, reported once however many retries it took"
     finally:
         pubsub.close()
