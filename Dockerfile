@@ -1,8 +1,14 @@
-# The wallet on the embedded default, for people who prefer containers to `make run`.
+# The wallet, for people who prefer containers to `make run`. With no settings it runs
+# embedded (SQLite, in-process log and pub/sub); with WALLET_KAFKA_BOOTSTRAP,
+# WALLET_DATABASE_URL and WALLET_REDIS_URL it serves one role of the split topology
+# (`wallet serve --role gateway|consumer|relay`), as docker-compose.yml's profile does.
+# `pip install .` brings the engine drivers too: confluent-kafka, psycopg and redis are
+# main dependencies, shipped as binary wheels, so the slim image needs no compiler.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY layers ./layers
+# The runtime loads the handlers from ./functions, as `sam local` would.
 COPY functions ./functions
 RUN pip install --no-cache-dir . && useradd --create-home wallet && mkdir /data \
     && chown wallet /data

@@ -1,11 +1,17 @@
 // k6 load for the wallet: form-encoded deposits (as the user's own k6 example
 // posts them), transfers between hot wallets, and balance reads.
-// Run through `make bench`, which starts a server and passes BASE_URL and TOKENS.
+// Run through `make bench` (bench/run.py), which starts the wallet and passes BASE_URLS
+// (one URL, or every gateway of the split topology, comma-separated) and TOKENS.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 
-const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:8000';
+const BASE_URLS = (__ENV.BASE_URLS || __ENV.BASE_URL || 'http://127.0.0.1:8000').split(',');
+// One gateway per virtual user, round-robin: the load splits evenly, and each user keeps
+// its keep-alive connection to one gateway, as a client behind a sticky balancer would.
+const BASE_URL = BASE_URLS[(__VU - 1 + BASE_URLS.length) % BASE_URLS.length];
+// Requests per gateway in the summary, to show the spread (gateway_1, gateway_2, ...).
+const perGateway = new Counter(`requests_gateway_${BASE_URLS.indexOf(BASE_URL) + 1}`);
 const TOKENS = JSON.parse(__ENV.TOKENS || '{}'); // userId -> token; 'operator' included
 const WALLETS = Number(__ENV.WALLETS || 50);
 const refused = new Counter('refused_insufficient_funds');
@@ -31,6 +37,7 @@ function wallet() {
 }
 
 export default function () {
+  perGateway.add(1);
   const roll = Math.random();
   if (roll < 0.5) {
     const response = http.post(`${BASE_URL}/wallet/deposit`,
