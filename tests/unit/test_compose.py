@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from wallet import bootstrap
-from wallet.config import Config
+from wallet.config import PROCESS_ROLES, Config
 from wallet.entrypoints.local.serve import role_problem
 
 from tests.unit.test_sam_template import keys_config_reads
@@ -101,7 +100,7 @@ def test_a_role_is_one_the_cli_accepts_and_its_config_can_run(name: str) -> None
     service = wallet_services()[name]
     if role(service) is None:
         return
-    assert role(service) in bootstrap.ROLES
+    assert role(service) in PROCESS_ROLES
     assert role_problem(config(service), str(role(service))) is None
 
 

@@ -154,3 +154,11 @@ def test_a_database_password_never_shows_in_the_config_or_its_errors() -> None:
     with pytest.raises(ConfigError) as raised:
         Config.from_env({"WALLET_DATABASE_URL": "postgresql://app:hunter2@db /ledger"})
     assert "hunter2" not in str(raised.value)
+
+
+def test_the_process_role_defaults_to_all_and_is_checked() -> None:
+    assert Config.from_env({}).role == "all"
+    assert Config.from_env({"WALLET_ROLE": "Consumer"}).role == "consumer"
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({"WALLET_ROLE": "janitor"})
+    assert raised.value.key == "WALLET_ROLE"

@@ -33,7 +33,7 @@ from wallet.adapters.redis_pending import RedisPendingCommands
 from wallet.adapters.redis_pubsub import RedisPubSub
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
-from wallet.config import Config
+from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.ports import (
@@ -53,7 +53,6 @@ from wallet.service_layer.wallet import WalletService
 
 SECRET_FILE = "jwt-secret"
 DATABASE_FILE = "wallet.sqlite3"
-ROLES = ("all", "gateway", "consumer", "relay")
 WAITING_ROLES = ("all", "gateway")  # the roles whose handlers wait for outcomes
 
 
@@ -102,7 +101,7 @@ def build(
 
     `is None`, never `or`: an empty registry or cache is falsy but perfectly good.
     """
-    assert role in ROLES, f"unknown role {role!r}"
+    assert role in PROCESS_ROLES, f"unknown role {role!r}"
     cache = _cache(config) if cache is None else cache
     pubsub = _pubsub(config, cache) if pubsub is None else pubsub
     store = open_store(config) if store is None else store
@@ -186,7 +185,8 @@ def current() -> Container:
     global _current
     with _current_lock:
         if _current is None:
-            _current = build(Config.from_env())
+            config = Config.from_env()
+            _current = build(config, role=config.role)
         return _current
 
 

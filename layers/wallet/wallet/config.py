@@ -25,6 +25,9 @@ SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 
 AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
 
 
+PROCESS_ROLES = ("all", "gateway", "consumer", "relay")  # the parts of the wallet a process can run
+
+
 class ConfigError(Exception):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
@@ -53,6 +56,7 @@ class Config:
     database_pool_max: int = 16
     redis_url: str | None = field(default=None, repr=False)  # unset: in-process pub/sub and cache
     redis_namespace: str = "wallet"
+    role: str = "all"  # for Lambda-style handlers; `wallet serve --role` overrides it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -80,6 +84,7 @@ class Config:
             database_pool_max=source.integer("WALLET_DATABASE_POOL_MAX", 16, 1, 1000),
             redis_url=source.optional("WALLET_REDIS_URL", _REDIS_URL, "redis://host:port[/db]"),
             redis_namespace=source.name("WALLET_REDIS_NAMESPACE", "wallet"),
+            role=source.choice("WALLET_ROLE", "all", PROCESS_ROLES, upper=False),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:
@@ -141,8 +146,9 @@ class _Source:
             raise ConfigError(key, f"must be 1 to 200 of A-Z a-z 0-9 . _ -, not {value!r}")
         return value
 
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.text(key, default).upper()
+    def choice(self, key: str, default: str, choices: tuple[str, ...], upper: bool = True) -> str:
+        value = self.text(key, default)
+        value = value.upper() if upper else value.lower()
         if value not in choices:
             raise ConfigError(key, f"must be one of {', '.join(choices)}")
         return value

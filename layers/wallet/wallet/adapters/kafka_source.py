@@ -8,6 +8,7 @@ command id.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 
@@ -42,6 +43,10 @@ ASSIGNMENT_STRATEGY = "range"
 log = logging.getLogger("wallet.kafka")
 
 
+def _on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    log.info("partitions revoked", extra={"partitions": sorted(p.partition for p in partitions)})
+
+
 class KafkaCommandSource(CommandSource):
     def __init__(self, bootstrap: str, topic: str, group_id: str) -> None:
         self._topic = topic
@@ -55,8 +60,17 @@ class KafkaCommandSource(CommandSource):
             "topic.metadata.refresh.interval.ms": METADATA_REFRESH_INTERVAL_MS,
             "partition.assignment.strategy": ASSIGNMENT_STRATEGY, "enable.partition.eof": False,
             "error_cb": _on_error, "logger": log})
-        self._consumer.subscribe([topic])
+        self._joined = threading.Event()
+        self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=_on_revoke)
         self._closed = False
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned",
+                 extra={"partitions": sorted(p.partition for p in partitions)})
+        self._joined.set()  # even with no partitions: this member is in the group
+
+    def ready(self, timeout_ms: int) -> bool:
+        return self._joined.wait(timeout_ms / 1000)
 
     def poll(self, records_max: int, timeout_ms: int) -> list[LogRecord]:
         """Waits up to `timeout_ms` for a first record, then takes what is already fetched."""

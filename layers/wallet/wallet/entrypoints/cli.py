@@ -5,7 +5,7 @@ import sys
 
 from wallet import bootstrap
 from wallet.adapters.jwt_tokens import JwtTokens
-from wallet.config import Config, ConfigError
+from wallet.config import PROCESS_ROLES, Config, ConfigError
 from wallet.domain.access import ROLES, USER_ID, Principal
 
 TOKEN_TTL_S_MAX = 30 * 24 * 3600
@@ -24,11 +24,12 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(config: Config, arguments: argparse.Namespace) -> int:
     from wallet.entrypoints.local.serve import role_problem, serve  # aiohttp loads only here
 
-    problem = role_problem(config, arguments.role)
+    role = arguments.role or config.role
+    problem = role_problem(config, role)
     if problem is not None:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
-    serve(config, arguments.role)
+    serve(config, role)
     return 0
 
 
@@ -63,8 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wallet", description="The virtual wallet.")
     commands = parser.add_subparsers(required=True, metavar="command")
     serve = commands.add_parser("serve", help="run the wallet, or one part of it")
-    serve.add_argument("--role", choices=bootstrap.ROLES, default="all",
-                       help="all: everything in one process (default); gateway: the HTTP API; "
+    serve.add_argument("--role", choices=PROCESS_ROLES, default=None,
+                       help="all: everything in one process (default, or WALLET_ROLE); "
+                       "gateway: the HTTP API; "
                        "consumer: applies the command log; relay: websocket events")
     serve.set_defaults(run=_serve)
     services = commands.add_parser(

@@ -125,6 +125,10 @@ class CommandSource(abc.ABC):
     def rewind(self) -> None:
         """Forgets uncommitted progress so the next poll redelivers it."""
 
+    def ready(self, timeout_ms: int) -> bool:
+        """Waits until records can arrive (a consumer group was joined); the default is ready."""
+        return True
+
     def close(self) -> None:
         """Leaves the consumer group, if there is one; the default holds nothing."""
         return None

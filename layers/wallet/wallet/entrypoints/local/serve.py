@@ -32,6 +32,8 @@ PARTS = {
     "consumer": frozenset(),
 }
 CONSUMING_ROLES = ("all", "consumer")
+CONSUMER_READY = "Wallet consumer running"  # printed once it joined its group
+JOIN_TIMEOUT_MS = 30_000  # a group join takes about half the session timeout
 
 
 def role_problem(config: Config, role: str) -> str | None:
@@ -82,6 +84,8 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
             await runner.cleanup()
             raise SystemExit(f"cannot listen on {config.host}:{config.port}: "
                              f"{error.strerror}; set WALLET_PORT to a free port") from error
+    if role == "consumer":  # ready means in the group, so say so only once it is
+        await asyncio.to_thread(runtime.container.source.ready, JOIN_TIMEOUT_MS)
     _banner(runtime, role, config, runner.addresses[0][1] if runner else None)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,7 +99,7 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
 def _banner(runtime: LocalRuntime, role: str, config: Config, port: int | None) -> None:
     url = f"http://{config.host}:{port}"
     if role == "consumer":
-        _say(f"Wallet consumer running in group {config.kafka_group} on {config.kafka_topic}")
+        _say(f"{CONSUMER_READY} in group {config.kafka_group} on {config.kafka_topic}")
         return
     if role == "relay":
         _say(f"Wallet relay listening on ws://{config.host}:{port}/ws?token=…")

@@ -26,6 +26,7 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.broker import BROKER, broker_child
 from wallet.entrypoints.local.children import Child, http_ready, log_says
+from wallet.entrypoints.local.serve import CONSUMER_READY
 
 DATABASE_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/wallet"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
@@ -92,7 +93,7 @@ def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
     env = {**environment, "WALLET_PORT": str(port or 0)}
     url = None if port is None else f"http://{environment.get('WALLET_HOST', '127.0.0.1')}:{port}"
     argv = [sys.executable, "-m", "wallet.entrypoints.cli", "serve", "--role", role]
-    ready = http_ready if url else log_says("Wallet consumer running")
+    ready = http_ready if url else log_says(CONSUMER_READY)
     return Child(name, argv, env, logs_dir / f"{name}.log", ready, url)
 
 
