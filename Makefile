@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run run-services test install lint typecheck unit integration e2e bench clean
+.PHONY: run run-services test install lint typecheck unit integration e2e bench bench-services clean
 
 run: install
 	$(BIN)/wallet serve
@@ -43,6 +43,10 @@ e2e: install
 # Prints throughput and latency figures from k6 against a fresh embedded stack.
 bench: install
 	$(BIN)/python bench/run.py
+
+# The same load across both gateways of the split topology (a fresh database and namespace).
+bench-services: install
+	$(BIN)/python bench/run.py --services
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
