@@ -1,8 +1,12 @@
 """bootstrap.py: each engine is chosen by its own variable, against the real services."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from wallet import bootstrap
 from wallet.adapters.inprocess_log import InProcessLog
@@ -11,6 +15,7 @@ from wallet.adapters.kafka_log import KafkaCommandLog, KafkaCommandSource
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.redis_cache import RedisBalanceCache
 from wallet.adapters.redis_pubsub import RedisPubSub
+from wallet.adapters.sql_migrations import SCHEMA_VERSION
 from wallet.config import Config
 from wallet.entrypoints.local.serve import role_problem
 
@@ -78,3 +83,19 @@ def test_split_roles_refuse_engines_private_to_one_process(tmp_path: Path, role:
                   WALLET_REDIS_URL="redis://127.0.0.1:9")
     assert role_problem(both, role) is None
     assert role_problem(config(tmp_path), "all") is None
+
+
+def test_wallet_migrate_applies_the_versioned_schema_to_postgres(tmp_path: Path) -> None:
+    wallet = Path(sys.executable).parent / "wallet"
+    with fresh_schema() as url:
+        env = {**os.environ, "WALLET_DATA_DIR": str(tmp_path), "WALLET_DATABASE_URL": url}
+        for _ in range(2):  # a second run finds nothing to do
+            ran = subprocess.run([str(wallet), "migrate"], env=env, capture_output=True,
+                                 text=True, timeout=60, check=True)
+            assert ran.stdout.strip() == f"schema version {SCHEMA_VERSION}"
+        with psycopg.connect(url) as connection:
+            tables = {row[0] for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()")}
+        assert {"transactions", "entries", "balances", "schema_version"} <= tables
+    assert not (tmp_path / bootstrap.DATABASE_FILE).exists()
