@@ -1,4 +1,7 @@
-"""GET /wallet/history/{userId}: a wallet's entries, filtered and cursor-paginated."""
+"""GET /wallet/history/{userId}, and GET /wallet/history for every wallet (operators).
+
+Entries filtered, sorted by time or amount, and cursor-paginated.
+"""
 
 from typing import Any
 
@@ -16,4 +19,5 @@ def history(request: Request) -> api.Response:
     filters = history_filters(request)
     entries, more = request.container.wallet.history(request.principal, filters)
     items = [history_item(entry) for entry in entries]
-    return api.ok({"items": items, "nextCursor": next_cursor(entries) if more else None})
+    cursor = next_cursor(entries, filters.query.by_amount) if more else None
+    return api.ok({"items": items, "nextCursor": cursor})

@@ -42,7 +42,7 @@ def test_history_is_newest_first_with_every_field(api: httpx.Client) -> None:
     assert [i["type"] for i in items] == ["transfer_in", "payout", "deposit"]
     assert [i["balanceAfter"] for i in items] == ["11.00", "9.00", "10.00"]
     assert items[0]["counterparty"] == bob and "counterparty" not in items[1]
-    assert set(items[0]) == {"id", "type", "amount", "currency", "balanceAfter", "status",
+    assert set(items[0]) == {"id", "userId", "type", "amount", "currency", "balanceAfter", "status",
                              "createdAt", "counterparty"}
 
 
@@ -100,3 +100,35 @@ def test_a_refused_write_is_replayed_with_its_key(api: httpx.Client) -> None:
     replay = api.post("/wallet/payout", json={"userId": user, "amount": "1"},
                       headers={**auth(user), "Idempotency-Key": "k"})
     assert (replay.status_code, replay.json()) == (422, refused.json())
+
+
+def test_operators_read_every_wallets_history_and_users_may_not(api: httpx.Client) -> None:
+    alice, bob = unique("a"), unique("b")
+    move(api, "deposit", userId=alice, amount="4.00")
+    move(api, "deposit", userId=bob, amount="6.00")
+    moved = api.post("/wallet/transfer", json={"fromUserId": alice, "toUserId": bob,
+                                               "amount": "1.50"}, headers=auth(alice))
+    assert moved.status_code == 201
+    page = api.get("/wallet/history", params={"limit": "200"}, headers=OPERATOR).json()
+    sides = {(item["userId"], item["type"]) for item in page["items"]
+             if item["id"] == moved.json()["id"]}
+    assert sides == {(alice, "transfer_out"), (bob, "transfer_in")}
+    refused = api.get("/wallet/history", headers=auth(alice))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_history_sorts_by_amount_across_pages(api: httpx.Client) -> None:
+    user = unique()
+    for amount in ("5.00", "0.25", "12.00", "3.10", "7.77"):
+        move(api, "deposit", userId=user, amount=amount)
+    amounts, cursor = [], None
+    for _ in range(10):
+        params = {"sort": "amount", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = api.get(f"/wallet/history/{user}", params=params, headers=auth(user)).json()
+        amounts += [item["amount"] for item in page["items"]]
+        assert all(item["userId"] == user for item in page["items"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert amounts == ["12.00", "7.77", "5.00", "3.10", "0.25"]

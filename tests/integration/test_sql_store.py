@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -523,3 +523,44 @@ def test_ping_raises_unavailable_when_the_file_cannot_be_opened(tmp_path: Path) 
     with pytest.raises(Unavailable):
         unreachable.ping()
     unreachable.close()
+
+
+def walk(store: SqlLedgerStore, query: HistoryQuery) -> list[HistoryEntry]:
+    """Every page, following the keyset cursor the way the API's nextCursor does."""
+    pages: list[HistoryEntry] = []
+    for _ in range(100):
+        page = store.history(query)
+        pages += page
+        if len(page) < query.limit:
+            return pages
+        last = page[-1]
+        query = replace(query, after_seq=last.seq, after_amount_minor=last.amount_minor)
+    raise AssertionError("history did not end")
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+def test_history_sorted_by_amount_pages_without_gaps_or_repeats(
+        store: SqlLedgerStore, wallet: Wallet, ascending: bool) -> None:
+    query = HistoryQuery(wallet.user, 3, ascending=ascending, by_amount=True)
+    expected = sorted(wallet.entries, key=lambda e: (e.amount_minor, e.seq),
+                      reverse=not ascending)
+    assert walk(store, query) == expected
+
+
+def test_history_of_every_wallet_holds_users_entries_only(
+        store: SqlLedgerStore, wallet: Wallet) -> None:
+    everything = walk(store, HistoryQuery(None, 50))
+    owners = {entry.account_id for entry in everything}
+    assert {wallet.user, wallet.other} <= owners
+    assert not any(owner.startswith("system:") for owner in owners)
+    mine = [entry for entry in everything if entry.account_id == wallet.user]
+    assert mine == wallet.entries
+    seqs = [entry.seq for entry in everything]
+    assert seqs == sorted(seqs, reverse=True) and len(seqs) == len(set(seqs))
+
+
+def test_currencies_are_those_a_wallet_or_any_user_held(
+        store: SqlLedgerStore, wallet: Wallet) -> None:
+    assert store.currencies(wallet.user) == ["EUR", "JPY", "USD"]
+    assert store.currencies(wallet.other) == ["EUR", "USD"]
+    assert {"EUR", "JPY", "USD"} <= set(store.currencies(None))

@@ -105,7 +105,8 @@ class FakeLedgerStore(LedgerStore):
             seq = len(self.entries) + 1
             self.entries.append((posting.account_id, HistoryEntry(
                 seq, entry.transaction_id, entry.entry_type, entry.currency, entry.amount_minor,
-                entry.balance_after_minor, entry.counterparty, entry.created_at)))
+                entry.balance_after_minor, entry.counterparty, entry.created_at,
+                posting.account_id)))
 
     def outcome(self, command_id: str) -> Outcome | None:
         return self.outcomes.get(command_id)
@@ -117,10 +118,15 @@ class FakeLedgerStore(LedgerStore):
 
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
         self.history_queries.append(query)
-        mine = [entry for account, entry in self.entries if account == query.account_id
-                and _matches(entry, query)]
+        mine = [entry for account, entry in self.entries
+                if query.account_id in (None, account) and _matches(entry, query)
+                and not (query.account_id is None and account.startswith("system:"))]
         mine.sort(key=lambda entry: entry.seq, reverse=not query.ascending)
         return mine[: query.limit]
+
+    def currencies(self, account_id: str | None) -> list[str]:
+        return sorted({currency for (account, currency) in self.balance_rows
+                       if account_id in (None, account) and not account.startswith("system:")})
 
     def ping(self) -> None:
         """Always reachable: it lives in memory."""

@@ -60,7 +60,8 @@ def test_spec_validates_as_openapi_3_1(spec: dict[str, Any]) -> None:
 
 def test_operation_ids_are_the_documented_ones(spec: dict[str, Any]) -> None:
     ids = [op.get("operationId") for _, _, op in operations(spec)]
-    wallet_ops = ["deposit", "payout", "transfer", "getBalance", "getHistory", "getTransaction"]
+    wallet_ops = ["deposit", "payout", "transfer", "getBalance", "getHistory", "getAllHistory",
+                  "getTransaction"]
     assert sorted(ids) == sorted([*wallet_ops, "health", "openapi", "docs", "websocket"])
     assert all(op.get("summary") and op.get("description") for _, _, op in operations(spec))
 
@@ -110,7 +111,10 @@ def test_history_query_parameters_match_api_md(spec: dict[str, Any]) -> None:
     params = spec["paths"]["/wallet/history/{userId}"]["get"]["parameters"]
     by_name = {p["name"]: p for p in params if p["in"] == "query"}
     expected = {"limit", "cursor", "type", "currency", "from", "to", "minAmount", "maxAmount"}
-    assert set(by_name) == expected | {"order"}
+    assert set(by_name) == expected | {"order", "sort"}
+    assert by_name["sort"]["schema"]["enum"] == ["time", "amount"]
+    every_wallet = spec["paths"]["/wallet/history"]["get"]["parameters"]
+    assert every_wallet == params, "both history routes take the same query"
     assert by_name["limit"]["schema"] == {
         "type": "integer",
         "minimum": 1,

@@ -166,3 +166,30 @@ def test_the_path_user_id_is_validated() -> None:
     with pytest.raises(ValidationError) as caught:
         filters(user_id="system:deposits")
     assert caught.value.field == "userId"
+
+
+def test_without_a_user_in_the_path_the_query_spans_every_wallet() -> None:
+    event = {"pathParameters": None, "queryStringParameters": None}
+    assert history_filters(Request(event, container())).query.account_id is None
+
+
+def test_sort_is_time_by_default_or_amount() -> None:
+    assert filters().query.by_amount is False
+    assert filters(sort="time").query.by_amount is False
+    assert filters(sort="amount").query.by_amount is True
+    refused("sort", sort="size")
+
+
+def test_an_amount_cursor_carries_the_amount_and_seq_of_the_last_entry() -> None:
+    last = HistoryEntry(77, "t", "deposit", "USD", 12_345, 1, None, NOW)
+    cursor = next_cursor([entry(1), last], by_amount=True)
+    query = filters(sort="amount", cursor=cursor).query
+    assert (query.after_amount_minor, query.after_seq) == (12_345, 77)
+
+
+def test_a_cursor_is_refused_under_the_other_sort() -> None:
+    by_time = next_cursor([entry(5)])
+    by_amount = next_cursor([entry(5)], by_amount=True)
+    refused("cursor", sort="amount", cursor=by_time)
+    refused("cursor", cursor=by_amount)
+    refused("cursor", sort="amount", cursor=encoded(b"a1."))

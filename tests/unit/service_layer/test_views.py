@@ -81,9 +81,9 @@ def test_outcome_view_of_a_commit_is_the_transaction_view() -> None:
 
 
 def test_history_item_of_a_deposit_has_no_counterparty() -> None:
-    entry = HistoryEntry(3, "t-2", "deposit", "USD", 500, 700, DEPOSITS_ACCOUNT, NOW)
+    entry = HistoryEntry(3, "t-2", "deposit", "USD", 500, 700, DEPOSITS_ACCOUNT, NOW, "alice")
     assert history_item(entry) == {
-        "id": "t-2", "type": "deposit", "amount": "5.00", "currency": "USD",
+        "id": "t-2", "userId": "alice", "type": "deposit", "amount": "5.00", "currency": "USD",
         "balanceAfter": "7.00", "status": "committed",
         "createdAt": "2026-11-25T10:00:00.123456Z"}
 

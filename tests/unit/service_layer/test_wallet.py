@@ -378,3 +378,15 @@ def test_a_store_outage_before_the_append_is_unavailable_and_appends_nothing() -
     with pytest.raises(Unavailable):
         wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
     assert wallet.log.appended == []
+
+
+def test_only_operators_read_every_wallets_history() -> None:
+    wallet = stack()
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
+    wallet.service.submit(OPERATOR, Deposit("bob", 700, "USD"), None)
+    every = HistoryFilters(HistoryQuery(None, limit=10))
+    with pytest.raises(Forbidden):
+        wallet.service.history(ALICE, every)
+    entries, more = wallet.service.history(OPERATOR, every)
+    assert sorted(e.account_id for e in entries) == ["alice", "bob"]
+    assert not more

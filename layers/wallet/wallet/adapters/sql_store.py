@@ -59,11 +59,20 @@ class SqlLedgerStore(LedgerStore):
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
         where, params = _history_filter(self._db, query)
         direction = "ASC" if query.ascending else "DESC"
+        order = f"ABS(amount) {direction}, seq {direction}" if query.by_amount else \
+            f"seq {direction}"
         statement = (f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} "
-                     f"ORDER BY seq {direction} LIMIT ?")
+                     f"ORDER BY {order} LIMIT ?")
         with self._db.read() as cursor:
             cursor.execute(self._db.sql(statement), (*params, query.limit))
             return [_history_entry(self._db, row) for row in cursor.fetchall()]
+
+    def currencies(self, account_id: str | None) -> list[str]:
+        where, params = _owner(account_id)
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(
+                f"SELECT DISTINCT currency FROM balances WHERE {where} ORDER BY currency"), params)
+            return [currency for (currency,) in cursor.fetchall()]
 
     def ping(self) -> None:
         with self._db.read() as cursor:
@@ -184,11 +193,34 @@ def _outcome(db: Dialect, row: Any, postings: tuple[Posting, ...]) -> Outcome:
     return TransactionCommitted(identifier, request_hash, transaction)
 
 
+def _owner(account_id: str | None) -> tuple[str, list[Any]]:
+    """One wallet, or every user's wallet: system accounts are the world outside."""
+    if account_id is None:
+        return "account_id NOT LIKE 'system:%'", []
+    return "account_id = ?", [account_id]
+
+
+def _after(query: HistoryQuery) -> tuple[str, list[Any]]:
+    """Keyset paging: entries strictly past the cursor in the page's own order."""
+    if query.after_seq is None:
+        return "", []
+    op = ">" if query.ascending else "<"
+    if not query.by_amount:
+        return f"seq {op} ?", [query.after_seq]
+    amount = query.after_amount_minor
+    assert amount is not None, "an amount-sorted cursor carries its amount"
+    return f"(ABS(amount) {op} ? OR (ABS(amount) = ? AND seq {op} ?))", \
+        [amount, amount, query.after_seq]
+
+
 def _history_filter(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["account_id = ?"]
-    params: list[Any] = [query.account_id]
+    owner, params = _owner(query.account_id)
+    clauses: list[str] = [owner]
+    after, after_params = _after(query)
+    if after:
+        clauses.append(after)
+        params.extend(after_params)
     optional = (
-        ("seq > ?" if query.ascending else "seq < ?", query.after_seq),
         ("entry_type = ?", query.entry_type),
         ("currency = ?", query.currency),
         ("created_at >= ?", query.created_from and db.timestamp_in(query.created_from)),
@@ -224,6 +256,6 @@ def _amount_ranges(query: HistoryQuery) -> tuple[str, list[Any]]:
 
 
 def _history_entry(db: Dialect, row: Any) -> HistoryEntry:
-    seq, transaction_id, entry_type, currency, amount, after, counterparty, created, _ = row
+    seq, transaction_id, entry_type, currency, amount, after, counterparty, created, owner = row
     return HistoryEntry(int(seq), transaction_id, entry_type, currency, abs(int(amount)),
-                        int(after), counterparty, db.timestamp_out(created))
+                        int(after), counterparty, db.timestamp_out(created), owner)

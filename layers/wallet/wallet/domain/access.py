@@ -22,7 +22,8 @@ class Principal:
     def is_operator(self) -> bool:
         return self.role == "operator"
 
-    def authorise_read(self, user_id: str) -> None:
+    def authorise_read(self, user_id: str | None) -> None:
+        """None stands for every wallet at once, which only operators may read."""
         if not self.is_operator and user_id != self.subject:
             raise Forbidden("you may only read your own wallet")
 

@@ -13,7 +13,8 @@ from wallet.service_layer.wallet import HistoryFilters
 
 LIMIT_DEFAULT, LIMIT_MAX = 50, 200
 ENTRY_TYPES = ("deposit", "payout", "transfer_in", "transfer_out")
-_CURSOR = re.compile(r"s([0-9]{1,19})")
+_CURSOR = re.compile(r"s([0-9]{1,19})|a([0-9]{1,19})\.([0-9]{1,19})")  # by time | by amount
+SORTS = ("time", "amount")
 _DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII only: str.isdigit() also admits "²"
 _DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 
@@ -23,12 +24,16 @@ def history_filters(request: Request) -> HistoryFilters:
     currency = query.get("currency")
     low, high = _bound(query.get("minAmount"), "minAmount"), _bound(
         query.get("maxAmount"), "maxAmount")
+    by_amount = _choice(query.get("sort"), SORTS, "sort") == "amount"
+    after_seq, after_amount = _cursor(query.get("cursor"), by_amount)
     return HistoryFilters(
         HistoryQuery(
-            account_id=request.path_user_id(),
+            account_id=request.path_user_id() if "userId" in request.path_parameters else None,
             limit=_limit(query.get("limit")),
-            after_seq=_cursor(query.get("cursor")),
+            after_seq=after_seq,
+            after_amount_minor=after_amount,
             ascending=_ascending(query.get("order")),
+            by_amount=by_amount,
             entry_type=_choice(query.get("type"), ENTRY_TYPES, "type"),
             currency=None if currency is None else request.currency(currency).code,
             created_from=_moment(query.get("from"), "from", end_of_day=False),
@@ -38,21 +43,28 @@ def history_filters(request: Request) -> HistoryFilters:
     )
 
 
-def next_cursor(entries: list[HistoryEntry]) -> str:
-    return base64.urlsafe_b64encode(f"s{entries[-1].seq}".encode()).decode().rstrip("=")
+def next_cursor(entries: list[HistoryEntry], by_amount: bool = False) -> str:
+    """Where the next page starts: the last entry's seq, and its amount when sorted by it."""
+    last = entries[-1]
+    text = f"a{last.amount_minor}.{last.seq}" if by_amount else f"s{last.seq}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _cursor(raw: str | None) -> int | None:
+def _cursor(raw: str | None, by_amount: bool) -> tuple[int | None, int | None]:
+    """(seq, amount) of the previous page's last entry; a cursor of the other sort is refused."""
     if raw is None:
-        return None
+        return None, None
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, ValueError) as exc:
         raise ValidationError("cursor is not one this API issued", "cursor") from exc
     match = _CURSOR.fullmatch(text)
-    if match is None or int(match.group(1)) > BALANCE_MINOR_MAX:
+    if match is None or (match.group(2) is not None) != by_amount:
+        raise ValidationError("cursor is not one this API issued for this sort", "cursor")
+    numbers = [int(part) for part in match.groups() if part is not None]
+    if max(numbers) > BALANCE_MINOR_MAX:
         raise ValidationError("cursor is not one this API issued", "cursor")
-    return int(match.group(1))
+    return (numbers[0], None) if not by_amount else (numbers[1], numbers[0])
 
 
 def _limit(raw: str | None) -> int:

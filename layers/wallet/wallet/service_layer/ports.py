@@ -28,10 +28,12 @@ class AmountRange:
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    account_id: str
+    account_id: str | None  # None: every user's wallet (operators only)
     limit: int
-    after_seq: int | None = None
+    after_seq: int | None = None  # the cursor: the last entry of the previous page...
+    after_amount_minor: int | None = None  # ...and its amount, when sorted by amount
     ascending: bool = False
+    by_amount: bool = False  # sorted by amount (then seq), not by seq alone
     entry_type: str | None = None
     currency: str | None = None
     created_from: datetime | None = None
@@ -49,6 +51,7 @@ class HistoryEntry:
     balance_after_minor: int
     counterparty: str | None
     created_at: datetime
+    account_id: str = ""  # whose entry it is; one wallet's history need not say
 
 
 class LedgerBatch(abc.ABC):
@@ -82,6 +85,10 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def history(self, query: HistoryQuery) -> list[HistoryEntry]: ...
+
+    @abc.abstractmethod
+    def currencies(self, account_id: str | None) -> list[str]:
+        """Currencies this wallet (None: any user's wallet) ever held, sorted."""
 
     @abc.abstractmethod
     def ping(self) -> None:

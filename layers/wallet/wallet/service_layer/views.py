@@ -45,7 +45,7 @@ def outcome_view(outcome: Outcome, viewer: Principal) -> dict[str, Any]:
 
 def history_item(entry: HistoryEntry) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "id": entry.transaction_id, "type": entry.entry_type,
+        "id": entry.transaction_id, "userId": entry.account_id, "type": entry.entry_type,
         "amount": money(entry.amount_minor, entry.currency), "currency": entry.currency,
         "balanceAfter": money(entry.balance_after_minor, entry.currency),
         "status": "committed", "createdAt": entry.created_at.strftime(TIMESTAMP_FORMAT),
@@ -63,7 +63,7 @@ def entry_of(transaction: Transaction, posting: Posting) -> HistoryEntry:
         entry_type = "transfer_in" if posting.amount_minor > 0 else "transfer_out"
     return HistoryEntry(0, transaction.id, entry_type, transaction.currency,
                         abs(posting.amount_minor), posting.balance_after_minor, other,
-                        transaction.created_at)
+                        transaction.created_at, posting.account_id)
 
 
 def balance_updated(transaction: Transaction, posting: Posting) -> dict[str, Any]:

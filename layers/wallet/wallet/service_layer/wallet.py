@@ -144,8 +144,7 @@ class WalletService:
         if filters.amount_min is None and filters.amount_max is None:
             return ()
         query = filters.query
-        codes = [query.currency] if query.currency else sorted(
-            self._store.balances(query.account_id))
+        codes = [query.currency] if query.currency else self._store.currencies(query.account_id)
         return tuple(_amount_range(currency_of(code), filters) for code in codes)
 
     def _pending_owner(self, command_id: str) -> str | None:

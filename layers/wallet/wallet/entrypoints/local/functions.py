@@ -17,6 +17,7 @@ HTTP_ROUTES = (
     ("POST", "/wallet/transfer", "transfer"),
     ("GET", "/wallet/balance/{userId}", "balance"),
     ("GET", "/wallet/history/{userId}", "history"),
+    ("GET", "/wallet/history", "history"),  # every wallet: operators only
     ("GET", "/wallet/transactions/{id}", "transaction"),
 )
 CONSUMER, RELAY = "ledger_consumer", "ws_relay"
