@@ -18,6 +18,7 @@ from wallet import bootstrap, logs
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.config import Config
 from wallet.domain.access import Principal
+from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
 from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
 from wallet.entrypoints.local.poller import Poller
 from wallet.entrypoints.local.server import API, WEBSOCKETS, LocalRuntime
@@ -61,7 +62,9 @@ def serve(config: Config, role: str = "all") -> None:
     if role in CONSUMING_ROLES:
         poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
         poller.start()
-    runtime = LocalRuntime(container, handlers, executor, sockets, PARTS[role])
+    built = find_dashboard(functions_dir().parent)
+    dashboard = Dashboard(built) if built is not None else None
+    runtime = LocalRuntime(container, handlers, executor, sockets, PARTS[role], dashboard)
     try:
         asyncio.run(_listen(runtime, config, role))
     finally:

@@ -21,6 +21,7 @@ from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
+from wallet.entrypoints.local.dashboard import Dashboard
 from wallet.entrypoints.local.events import (
     http_event,
     request_id,
@@ -40,9 +41,10 @@ View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class LocalRuntime:
     def __init__(self, container: Container, handlers: dict[str, Handler],
                  executor: ThreadPoolExecutor, sockets: Sockets,
-                 parts: frozenset[str] = frozenset((API, WEBSOCKETS))) -> None:
+                 parts: frozenset[str] = frozenset((API, WEBSOCKETS)),
+                 dashboard: Dashboard | None = None) -> None:
         self.container, self.handlers, self.executor = container, handlers, executor
-        self.sockets, self.parts = sockets, parts
+        self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024, middlewares=[_request_id])
@@ -51,6 +53,8 @@ class LocalRuntime:
                 app.router.add_route(method, path, self._http(f"{method} {path}", name))
             app.router.add_get("/openapi.json", self._openapi)
             app.router.add_get("/docs", self._docs)
+            if self.dashboard is not None:
+                self.dashboard.add_routes(app)
         if WEBSOCKETS in self.parts:
             app.router.add_get("/ws", self._websocket)
             app.on_startup.append(self._start_relay)
@@ -122,8 +126,12 @@ class LocalRuntime:
                             content_type="text/html")
 
     async def _unrouted(self, request: web.Request) -> web.StreamResponse:
-        if request.path == "/" and request.method == "GET" and API in self.parts:
-            return web.Response(text=_LANDING, content_type="text/html")
+        if request.method == "GET" and API in self.parts:
+            if request.path == "/":
+                return web.Response(text=_LANDING, content_type="text/html")
+            found = self.dashboard and self.dashboard.top_level_file(request.path)
+            if found:
+                return web.FileResponse(found)
         routes = HTTP_ROUTES if API in self.parts else ()
         known = [method for method, path, _ in routes if _matches(path, request.path)]
         error = (MethodNotAllowed(f"use {', '.join(known)} on {request.path}") if known
@@ -157,4 +165,5 @@ def _spec_text() -> str:
 _LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Virtual Wallet</title></head><body style="font-family:system-ui;margin:3rem">
 <h1>Virtual Wallet</h1><p>The API is running. Read the <a href="/docs">API reference</a>
-or fetch <a href="/openapi.json">openapi.json</a>.</p></body></html>"""
+or fetch <a href="/openapi.json">openapi.json</a>.</p><p>The dashboard is not built:
+<code>make run</code> builds it into <code>frontend/dist</code>.</p></body></html>"""
