@@ -58,6 +58,7 @@ class LocalRuntime:
         if WEBSOCKETS in self.parts:
             app.router.add_get("/ws", self._websocket)
             app.on_startup.append(self._start_relay)
+            app.on_shutdown.append(self._close_sockets)
         app.router.add_get("/healthz", self._health)
         app.router.add_route("*", "/{tail:.*}", self._unrouted)
         return app
@@ -108,6 +109,9 @@ class LocalRuntime:
 
         self.container.subscriptions.append(
             self.container.pubsub.subscribe(EVENTS_CHANNEL, fan_out))
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        await self.sockets.close_all()
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         """Healthy means the ledger answers; a process that cannot reach it is not."""

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 OUTBOX_DEPTH_MAX = 1_000
 _CLOSE = "\x00close"
@@ -37,6 +37,15 @@ class Sockets:
         if entry is not None:
             with contextlib.suppress(asyncio.QueueFull):
                 entry.outbox.put_nowait(_CLOSE)
+
+    async def close_all(self) -> None:
+        """On shutdown: say "going away" to every client, which then reconnects elsewhere.
+
+        Without it a graceful stop waits for every dashboard to hang up first.
+        """
+        for connection_id, entry in list(self._open.items()):
+            await entry.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
+            self.close(connection_id)  # and let its drain task end
 
     def send(self, connection_id: str, text: str) -> bool:
         """Called from any thread. False once the socket is gone or too far behind."""
