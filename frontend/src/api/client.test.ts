@@ -1,0 +1,96 @@
+import { describe, expect, it, vi } from 'vitest'
+import { WalletApi } from './client'
+import { ApiError, NetworkError, StillPendingError } from './errors'
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error
+
+function fakeFetch(replies: Reply[]) {
+  const calls: { url: string; init: RequestInit }[] = []
+  const impl = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init ?? {} })
+    const reply = replies.shift()
+    if (reply === undefined) throw new Error('no more replies')
+    if (reply instanceof Error) throw reply
+    return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), { status: reply.status, headers: reply.headers })
+  })
+  return { impl: impl as unknown as typeof fetch, calls }
+}
+
+function api(replies: Reply[], onUnauthorized = () => {}) {
+  const fake = fakeFetch(replies)
+  const client = new WalletApi({ getToken: () => 'TOKEN', onUnauthorized, fetchImpl: fake.impl, sleep: async () => {} })
+  return { client, calls: fake.calls }
+}
+
+const committed = { id: 't1', type: 'deposit', status: 'committed', amount: '1.00', currency: 'USD', createdAt: '2026-11-25T10:00:00Z', userId: 'a', balanceAfter: '1.00' }
+
+describe('WalletApi', () => {
+  it('sends the bearer token, JSON body and Idempotency-Key on writes', async () => {
+    const { client, calls } = api([{ status: 201, body: committed }])
+    await expect(client.write('/wallet/deposit', { userId: 'a', amount: '1', currency: 'USD' }, 'key-1')).resolves.toEqual(committed)
+    const headers = calls[0].init.headers as Record<string, string>
+    expect(calls[0].url).toBe('/wallet/deposit')
+    expect(calls[0].init.method).toBe('POST')
+    expect(headers.Authorization).toBe('Bearer TOKEN')
+    expect(headers['Idempotency-Key']).toBe('key-1')
+    expect(headers['Content-Type']).toBe('application/json')
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({ userId: 'a', amount: '1', currency: 'USD' })
+  })
+
+  it('follows a 202 to its Location until committed', async () => {
+    const { client, calls } = api([
+      { status: 202, body: { id: 't1', status: 'pending' }, headers: { Location: '/wallet/transactions/t1' } },
+      { status: 200, body: { id: 't1', status: 'pending' } },
+      new TypeError('network down for a moment'),
+      { status: 200, body: committed },
+    ])
+    await expect(client.write('/wallet/deposit', {}, 'k')).resolves.toEqual(committed)
+    expect(calls.slice(1).map((c) => c.url)).toEqual(['/wallet/transactions/t1', '/wallet/transactions/t1', '/wallet/transactions/t1'])
+  })
+
+  it('turns a rejection found while polling into an ApiError', async () => {
+    const { client } = api([
+      { status: 202, body: { id: 't1', status: 'pending' } },
+      { status: 200, body: { id: 't1', status: 'rejected', error: { code: 'insufficient_funds', message: 'short' } } },
+    ])
+    const error = await client.write('/wallet/payout', {}, 'k').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error).toMatchObject({ code: 'insufficient_funds', status: 422 })
+  })
+
+  it('gives up polling after the time limit with StillPendingError', async () => {
+    const replies: Reply[] = [{ status: 202, body: { id: 't9', status: 'pending' } }]
+    for (let i = 0; i < 100; i++) replies.push({ status: 200, body: { id: 't9', status: 'pending' } })
+    const { client, calls } = api(replies)
+    await expect(client.write('/wallet/deposit', {}, 'k')).rejects.toBeInstanceOf(StillPendingError)
+    expect(calls[1].url).toBe('/wallet/transactions/t9') // no Location: built from the id
+    expect(calls.length).toBeLessThan(40)
+  })
+
+  it('parses error bodies and reports 401 to the app', async () => {
+    const onUnauthorized = vi.fn()
+    const { client } = api([
+      { status: 400, body: { error: { code: 'validation_error', message: 'amount is bad', field: 'amount' } } },
+      { status: 401, body: { error: { code: 'unauthorized', message: 'expired' } } },
+      { status: 502 },
+    ], onUnauthorized)
+    await expect(client.balance('a')).rejects.toMatchObject({ status: 400, code: 'validation_error', field: 'amount', message: 'amount is bad' })
+    expect(onUnauthorized).not.toHaveBeenCalled()
+    await expect(client.balance('a')).rejects.toMatchObject({ status: 401, code: 'unauthorized' })
+    expect(onUnauthorized).toHaveBeenCalledTimes(1)
+    await expect(client.balance('a')).rejects.toMatchObject({ status: 502, code: 'http_502' })
+  })
+
+  it('reports no answer as a NetworkError', async () => {
+    const { client } = api([new TypeError('Failed to fetch')])
+    await expect(client.balance('a')).rejects.toBeInstanceOf(NetworkError)
+  })
+
+  it('reads history pages, dropping malformed items and filling in the wallet', async () => {
+    const good = { id: 'x', type: 'deposit', amount: '1.00', currency: 'USD', balanceAfter: '1.00', status: 'committed', createdAt: '2026-11-25T10:00:00Z' }
+    const { client, calls } = api([{ status: 200, body: { items: [good, { id: 'broken' }], nextCursor: 'abc' } }])
+    const page = await client.history('/wallet/history/a%40b', new URLSearchParams({ limit: '5' }))
+    expect(calls[0].url).toBe('/wallet/history/a%40b?limit=5')
+    expect(page).toEqual({ items: [{ ...good, userId: 'a@b' }], nextCursor: 'abc' })
+  })
+})

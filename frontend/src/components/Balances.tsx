@@ -1,0 +1,106 @@
+import { useId, useState, type FormEvent } from 'react'
+import { describeError } from '../state/errorText'
+import { balanceRows, type LiveState } from '../state/live'
+import { validateUserId } from '../state/operation'
+import type { Claims } from '../state/token'
+import { Section } from './Section'
+
+/** Rows rendered at most; an operator watching a load test can see thousands of wallets. */
+export const BALANCES_DISPLAY_LIMIT = 500
+
+interface Props {
+  state: LiveState
+  claims: Claims
+  readBalance: (userId: string, pin: boolean) => Promise<void>
+}
+
+export function Balances({ state, claims, readBalance }: Props) {
+  const isOperator = claims.role === 'operator'
+  const all = balanceRows(state, isOperator ? undefined : claims.sub)
+  // Looked-up wallets stay visible past the display limit.
+  const rows = all.filter((row, index) => index < BALANCES_DISPLAY_LIMIT || state.pinned.includes(row.userId))
+  const wallets = new Set(all.map((r) => r.userId)).size
+
+  return (
+    <Section title="Balances" className="area-balances" aside={<span className="muted small">{wallets > 0 ? `${wallets} wallet${wallets === 1 ? '' : 's'}` : ''}</span>}>
+      {isOperator && <Lookup readBalance={readBalance} />}
+      <div className="table-scroll" tabIndex={0} role="group" aria-label="Balances, scrollable">
+        <table aria-label="Balances">
+          <thead>
+            <tr>
+              <th scope="col">Wallet</th>
+              <th scope="col">Currency</th>
+              <th scope="col" className="num">Balance</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.length === 0 ? (
+              <tr>
+                <td colSpan={3} className="empty">
+                  {isOperator ? 'No wallets yet: look one up, or wait for activity.' : 'Loading your balance…'}
+                </td>
+              </tr>
+            ) : (
+              rows.map((row) => (
+                <tr key={`${row.userId}|${row.currency}`} data-user-id={row.userId} data-currency={row.currency}>
+                  <td>{row.userId}</td>
+                  <td>{row.currency}</td>
+                  <td className="num">{row.balance}</td>
+                </tr>
+              ))
+            )}
+          </tbody>
+        </table>
+      </div>
+      {rows.length < all.length && (
+        <p className="muted small">Showing {rows.length} of {all.length} balances; look a wallet up to see it here.</p>
+      )}
+    </Section>
+  )
+}
+
+function Lookup({ readBalance }: { readBalance: Props['readBalance'] }) {
+  const [userId, setUserId] = useState('')
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const id = useId()
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    const wanted = userId.trim()
+    const invalid = validateUserId(wanted, 'a user id')
+    if (invalid) {
+      setError(invalid)
+      return
+    }
+    setBusy(true)
+    setError(null)
+    try {
+      await readBalance(wanted, true)
+      setUserId('')
+    } catch (e) {
+      setError(describeError(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label="Balance lookup" noValidate>
+      <label htmlFor={`${id}-user`}>Look up account</label>
+      <div className="inline-controls">
+        <input
+          id={`${id}-user`}
+          value={userId}
+          onChange={(e) => setUserId(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+        />
+        <button type="submit" disabled={busy}>Look up</button>
+      </div>
+      {error && <p id={`${id}-error`} role="alert" className="error">{error}</p>}
+    </form>
+  )
+}

@@ -1,0 +1,141 @@
+import { useId, useRef, useState, type FormEvent } from 'react'
+import type { WalletApi } from '../api/client'
+import { ApiError } from '../api/errors'
+import type { Transaction } from '../api/types'
+import { describeError, type OperationKind } from '../state/errorText'
+import {
+  fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation,
+  type FieldErrors, type OperationField, type OperationInput, type PendingKey,
+} from '../state/operation'
+import type { Claims } from '../state/token'
+import { Section } from './Section'
+
+interface Props {
+  api: WalletApi
+  claims: Claims
+  onCommitted: (tx: Transaction) => void
+}
+
+const FIELD_LABELS: Record<OperationField, string> = {
+  userId: 'User', fromUserId: 'From', toUserId: 'To', amount: 'Amount', currency: 'Currency',
+}
+
+export function OperationForm({ api, claims, onCommitted }: Props) {
+  const isUser = claims.role === 'user'
+  const [input, setInput] = useState<OperationInput>({
+    kind: 'deposit',
+    userId: isUser ? claims.sub : '',
+    fromUserId: claims.sub,
+    toUserId: '',
+    amount: '',
+    currency: 'USD',
+  })
+  const [errors, setErrors] = useState<FieldErrors>({})
+  const [failure, setFailure] = useState<string | null>(null)
+  const [success, setSuccess] = useState('')
+  const [busy, setBusy] = useState(false)
+  // The key of the last attempt whose outcome is unknown; see keyForSubmission.
+  const pendingKey = useRef<PendingKey | null>(null)
+  const id = useId()
+
+  function set<K extends keyof OperationInput>(key: K, value: OperationInput[K]) {
+    setInput((prev) => ({ ...prev, [key]: value }))
+    if (key !== 'kind' && errors[key as OperationField]) setErrors((prev) => ({ ...prev, [key]: undefined }))
+  }
+
+  function changeKind(kind: OperationKind) {
+    set('kind', kind)
+    // Messages about the previous operation's fields would now point at nothing.
+    setErrors({})
+    setFailure(null)
+    setSuccess('')
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    if (busy) return
+    setSuccess('')
+    const checked = validateOperation(input)
+    if ('errors' in checked) {
+      setErrors(checked.errors)
+      const list = Object.entries(checked.errors).map(([field, text]) => `${FIELD_LABELS[field as OperationField]}: ${text}`)
+      setFailure(`Please correct: ${list.join(' ')}`)
+      return
+    }
+    setErrors({})
+    setFailure(null)
+    const { request } = checked
+    const key = keyForSubmission(pendingKey.current, fingerprint(request), newIdempotencyKey)
+    pendingKey.current = key
+    setBusy(true)
+    try {
+      const tx = await api.write(request.path, request.body, key.key)
+      pendingKey.current = null
+      setSuccess(successMessage(request.context, tx))
+      onCommitted(tx)
+    } catch (error) {
+      // Only an unknown outcome keeps the key: resubmitting then cannot apply twice.
+      if (!outcomeUnknown(error)) pendingKey.current = null
+      setFailure(describeError(error, request.context))
+      if (error instanceof ApiError && error.field !== undefined && error.field in FIELD_LABELS) {
+        setErrors({ [error.field]: error.message })
+      }
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const field = (name: OperationField, label: string, extra: { readOnly?: boolean; inputMode?: 'decimal' | 'text'; autoCapitalize?: string } = {}) => (
+    <div className="field">
+      <label htmlFor={`${id}-${name}`}>{label}</label>
+      <input
+        id={`${id}-${name}`}
+        name={name}
+        value={input[name]}
+        onChange={(e) => set(name, e.target.value)}
+        readOnly={extra.readOnly}
+        inputMode={extra.inputMode}
+        autoCapitalize={extra.autoCapitalize}
+        autoComplete="off"
+        spellCheck={false}
+        aria-invalid={errors[name] ? true : undefined}
+        aria-describedby={errors[name] ? `${id}-${name}-error` : undefined}
+      />
+      {errors[name] && <p id={`${id}-${name}-error`} className="field-error">{errors[name]}</p>}
+    </div>
+  )
+
+  return (
+    <Section title="New operation" className="area-operation">
+      <form aria-label="New operation" onSubmit={submit} noValidate aria-busy={busy || undefined}>
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor={`${id}-kind`}>Operation</label>
+            <select id={`${id}-kind`} value={input.kind} onChange={(e) => changeKind(e.target.value as OperationKind)}>
+              <option value="deposit">Deposit</option>
+              <option value="payout">Payout</option>
+              <option value="transfer">Transfer</option>
+            </select>
+          </div>
+          {input.kind === 'transfer' ? (
+            <>
+              {field('fromUserId', 'From', { readOnly: isUser })}
+              {field('toUserId', 'To')}
+            </>
+          ) : (
+            field('userId', 'User', { readOnly: isUser })
+          )}
+          {field('amount', 'Amount', { inputMode: 'decimal' })}
+          {field('currency', 'Currency', { autoCapitalize: 'characters' })}
+        </div>
+        <div className="form-actions">
+          <button type="submit" disabled={busy}>Submit</button>
+          {busy && <span className="muted small">Sending…</span>}
+        </div>
+        {failure && <p role="alert" className="error">{failure}</p>}
+        {/* Always present, so screen readers announce the outcome when it appears. */}
+        <p role="status" className="success">{success}</p>
+      </form>
+    </Section>
+  )
+}

@@ -1,0 +1,40 @@
+// Builders for test data, so each test states only what it is about.
+import type { BalanceUpdatedEvent, HistoryItem } from '../api/types'
+
+let counter = 0
+
+export function item(overrides: Partial<HistoryItem> = {}): HistoryItem {
+  counter++
+  return {
+    id: `tx-${counter}`,
+    userId: 'alice',
+    type: 'deposit',
+    amount: '10.00',
+    currency: 'USD',
+    balanceAfter: '10.00',
+    status: 'committed',
+    createdAt: '2026-11-25T10:00:00.000000Z',
+    ...overrides,
+  }
+}
+
+export function at(seconds: number, micros = 0): string {
+  const base = Date.UTC(2026, 10, 25, 10, 0, 0)
+  const iso = new Date(base + seconds * 1000).toISOString() // ...SS.000Z
+  return `${iso.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`
+}
+
+export function balanceEvent(tx: HistoryItem): BalanceUpdatedEvent {
+  return { event: 'balanceUpdated', userId: tx.userId, currency: tx.currency, balance: tx.balanceAfter, transaction: tx }
+}
+
+/** An unsigned JWT with the given payload (the dashboard never checks signatures). */
+export function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text)
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+export function jwt(payload: unknown): string {
+  const b64 = base64url
+  return `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify(payload))}.c2lnbmF0dXJl`
+}
