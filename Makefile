@@ -4,9 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run run-services test install lint typecheck unit integration e2e bench bench-services clean
+FRONTEND := frontend
+NODE_STAMP := $(FRONTEND)/node_modules/.installed-stamp
+DASHBOARD := $(FRONTEND)/dist/index.html
+# Everything the build reads: a change to any of them makes the dashboard stale.
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
+	$(wildcard $(FRONTEND)/index.html $(FRONTEND)/*.config.ts $(FRONTEND)/tsconfig*.json)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-run: install
+.PHONY: run run-services test install dashboard frontend-test browser lint typecheck \
+	unit integration e2e browser-e2e bench bench-services clean
+
+run: install dashboard
 	$(BIN)/wallet serve
 
 # The split topology: 2 gateways, 2 consumers and 1 relay on Kafka (a local Tansu unless
@@ -14,7 +24,7 @@ run: install
 run-services: install
 	$(BIN)/wallet services
 
-test: install lint typecheck
+test: install lint typecheck dashboard frontend-test browser
 	$(BIN)/pytest
 
 install: $(STAMP)
@@ -24,6 +34,28 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+# The dashboard is built only when missing or older than what it is built from.
+dashboard: $(DASHBOARD)
+
+$(DASHBOARD): $(NODE_STAMP) $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm run build
+	touch $@
+
+# npm ci installs exactly the lock file, and only when the lock file changed.
+$(NODE_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	touch $@
+
+frontend-test: $(NODE_STAMP)
+	cd $(FRONTEND) && npm test
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download fails here.
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 lint: install
 	$(BIN)/ruff check layers functions tests
@@ -40,6 +72,9 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
+browser-e2e: install dashboard browser
+	$(BIN)/pytest tests/browser
+
 # Prints throughput and latency figures from k6 against a fresh embedded stack.
 bench: install
 	$(BIN)/python bench/run.py
@@ -49,4 +84,4 @@ bench-services: install
 	$(BIN)/python bench/run.py --services
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist
