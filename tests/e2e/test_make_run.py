@@ -1,4 +1,4 @@
-"""`make run`, exactly as the README says, serves the API, the websocket and /docs."""
+"""`make run`, as the README says, serves the dashboard, the API, the websocket and /docs."""
 
 import asyncio
 import os
@@ -25,6 +25,7 @@ def test_make_run_serves_api_websocket_and_docs(tmp_path: Path) -> None:
         url, operator_token = _banner(process)
         with httpx.Client(base_url=url) as api:
             assert "Idempotency-Key" in api.get("/docs").text
+            _serves_the_dashboard(api)
             user = unique()
             deposit = api.post("/wallet/deposit", data={"userId": user, "amount": "1"},
                                headers={"Authorization": f"Bearer {operator_token}"})
@@ -34,6 +35,16 @@ def test_make_run_serves_api_websocket_and_docs(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def _serves_the_dashboard(api: httpx.Client) -> None:
+    page = api.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
+    assert script, "index.html loads the built bundle"
+    bundle = api.get(script.group(1))
+    assert bundle.status_code == 200 and "immutable" in bundle.headers["cache-control"]
 
 
 def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
