@@ -94,6 +94,18 @@ def test_an_api_deposit_shows_in_the_feed_and_balance_without_a_reload(
     screenshot(page, "live-feed")
 
 
+def test_the_feed_opens_with_what_was_committed_just_before_the_page(
+        page: Page, server: Server) -> None:
+    """Nothing will ever push a commit made before the websocket opened: history must show it."""
+    user = unique("early")
+    made = deposit(server, user, unique_amount())
+    signed_in(page, operator_link(server))
+    row = feed_row(page, made["id"], user)
+    expect(row).to_be_visible()
+    expect(row).not_to_have_class(re.compile("is-new"))
+    expect(balance_row(page, user)).to_contain_text(made["balanceAfter"])
+
+
 def test_a_user_sees_only_their_own_wallet(page: Page, server: Server) -> None:
     me, stranger = unique("me"), unique("stranger")
     signed_in(page, user_link(server, me))

@@ -6,7 +6,7 @@ import type { WalletApi } from '../api/client'
 import { ApiError } from '../api/errors'
 import { LiveSocket, webSocketUrl, type ConnectionState } from '../api/liveSocket'
 import type { HistoryItem } from '../api/types'
-import { CATCH_UP_MAX_PAGES, catchUpFrom, catchUpParams, walkPages } from '../state/catchup'
+import { CATCH_UP_MAX_PAGES, catchUpFrom, catchUpParams, seedParams, walkPages } from '../state/catchup'
 import { SIGNED_OUT_MESSAGE, describeError } from '../state/errorText'
 import { initialLiveState, liveReducer, type LiveState } from '../state/live'
 import { toMillis } from '../state/time'
@@ -56,10 +56,17 @@ export function useLiveWallet(api: WalletApi, token: string, claims: Claims, onS
   useEffect(() => {
     let disposed = false
 
+    async function seed(path: string): Promise<void> {
+      const page = await api.history(path, seedParams())
+      if (!disposed && page.items.length > 0) {
+        dispatch({ type: 'items', items: page.items, now: Date.now(), highlight: false })
+      }
+    }
+
     async function catchUp(): Promise<void> {
-      const from = catchUpFrom(stateRef.current.lastSeen)
-      if (from === null) return // first connection: nothing was missed yet
       const ownPath = `/wallet/history/${encodeURIComponent(claims.sub)}`
+      const from = catchUpFrom(stateRef.current.lastSeen)
+      if (from === null) return seed(claims.role === 'operator' ? '/wallet/history' : ownPath)
       const walk = (path: string) => walkPages((cursor) => api.history(path, catchUpParams(from, cursor)), CATCH_UP_MAX_PAGES)
       let items: HistoryItem[] = []
       let truncated = false

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { HistoryPage } from '../api/types'
 import { at, item } from '../test/fixtures'
-import { CATCH_UP_MARGIN_MS, CATCH_UP_PAGE_LIMIT, catchUpFrom, catchUpParams, walkPages } from './catchup'
+import { CATCH_UP_MARGIN_MS, CATCH_UP_PAGE_LIMIT, SEED_LIMIT, catchUpFrom, catchUpParams, seedParams, walkPages } from './catchup'
 import { applyItems, initialLiveState } from './live'
 
 describe('catchUpFrom', () => {
@@ -83,5 +83,15 @@ describe('merging a catch-up into live state', () => {
     const before = applyItems(initialLiveState, [a], 0, true)
     const after = applyItems(before, [{ ...a }, item({ id: 'e', createdAt: at(1) })], 0, true)
     expect(after.throughput[second]).toBe(2)
+  })
+})
+
+describe('seedParams', () => {
+  it('asks for the newest items, newest first, with no time bound', () => {
+    const params = seedParams()
+    expect(params.get('order')).toBe('desc')
+    expect(params.get('limit')).toBe(String(SEED_LIMIT))
+    expect(params.has('from')).toBe(false)
+    expect(params.has('cursor')).toBe(false)
   })
 })

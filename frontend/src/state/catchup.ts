@@ -26,6 +26,18 @@ export function catchUpFrom(lastSeen: string | null, marginMs: number = CATCH_UP
   return new Date(ms - marginMs).toISOString()
 }
 
+/** Recent items shown on first connect: the feed starts with the latest history, not empty. */
+export const SEED_LIMIT = 50
+
+/**
+ * Query for the first connection: the newest SEED_LIMIT items. It also covers
+ * a commit made between the page loading and its websocket opening, which no
+ * event will ever announce.
+ */
+export function seedParams(limit: number = SEED_LIMIT): URLSearchParams {
+  return new URLSearchParams({ order: 'desc', limit: String(limit) })
+}
+
 /** Query for one catch-up page: ascending, so a cut-off walk still has the oldest gap filled. */
 export function catchUpParams(from: string, cursor: string | null): URLSearchParams {
   const params = new URLSearchParams({ from, order: 'asc', limit: String(CATCH_UP_PAGE_LIMIT) })
