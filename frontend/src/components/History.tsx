@@ -13,6 +13,7 @@ import {
 import { formatDateTime } from '../state/time'
 import type { Claims } from '../state/token'
 import { Section } from './Section'
+import { TextField, type TextFieldOptions } from './TextField'
 
 interface Props {
   api: WalletApi
@@ -120,23 +121,8 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
   const page = load.kind === 'ready' ? load.page : shown
   const isUser = claims.role === 'user'
 
-  const text = (name: 'user' | 'currency' | 'minAmount' | 'maxAmount', label: string, extra: { readOnly?: boolean; inputMode?: 'decimal'; placeholder?: string } = {}) => (
-    <div className="field">
-      <label htmlFor={`${id}-${name}`}>{label}</label>
-      <input
-        id={`${id}-${name}`}
-        value={form[name]}
-        onChange={(e) => set(name, e.target.value)}
-        readOnly={extra.readOnly}
-        inputMode={extra.inputMode}
-        placeholder={extra.placeholder}
-        autoComplete="off"
-        spellCheck={false}
-        aria-invalid={errors[name] ? true : undefined}
-        aria-describedby={errors[name] ? `${id}-${name}-error` : undefined}
-      />
-      {errors[name] && <p id={`${id}-${name}-error`} className="field-error">{errors[name]}</p>}
-    </div>
+  const text = (name: 'user' | 'currency' | 'minAmount' | 'maxAmount', label: string, extra: TextFieldOptions = {}) => (
+    <TextField id={`${id}-${name}`} name={name} label={label} value={form[name]} error={errors[name]} onChange={(value) => set(name, value)} {...extra} />
   )
   const date = (name: 'from' | 'to', label: string) => (
     <div className="field">

@@ -9,6 +9,7 @@ import {
 } from '../state/operation'
 import type { Claims } from '../state/token'
 import { Section } from './Section'
+import { TextField, type TextFieldOptions } from './TextField'
 
 interface Props {
   api: WalletApi
@@ -85,24 +86,8 @@ export function OperationForm({ api, claims, onCommitted }: Props) {
     }
   }
 
-  const field = (name: OperationField, label: string, extra: { readOnly?: boolean; inputMode?: 'decimal' | 'text'; autoCapitalize?: string } = {}) => (
-    <div className="field">
-      <label htmlFor={`${id}-${name}`}>{label}</label>
-      <input
-        id={`${id}-${name}`}
-        name={name}
-        value={input[name]}
-        onChange={(e) => set(name, e.target.value)}
-        readOnly={extra.readOnly}
-        inputMode={extra.inputMode}
-        autoCapitalize={extra.autoCapitalize}
-        autoComplete="off"
-        spellCheck={false}
-        aria-invalid={errors[name] ? true : undefined}
-        aria-describedby={errors[name] ? `${id}-${name}-error` : undefined}
-      />
-      {errors[name] && <p id={`${id}-${name}-error`} className="field-error">{errors[name]}</p>}
-    </div>
+  const field = (name: OperationField, label: string, extra: TextFieldOptions = {}) => (
+    <TextField id={`${id}-${name}`} name={name} label={label} value={input[name]} error={errors[name]} onChange={(value) => set(name, value)} {...extra} />
   )
 
   return (
