@@ -30,15 +30,15 @@ class AmountRange:
 class HistoryQuery:
     account_id: str | None  # None: every user's wallet (operators only)
     limit: int
-    after_seq: int | None = None  # the cursor: the last entry of the previous page...
-    after_amount_minor: int | None = None  # ...and its amount, when sorted by amount
+    after_seq: int | None = None  # the cursor: the last entry of the previous page
     ascending: bool = False
-    by_amount: bool = False  # sorted by amount (then seq), not by seq alone
     entry_type: str | None = None
     currency: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     amount_ranges: tuple[AmountRange, ...] = ()
+    by_amount: bool = False  # sorted by amount (then seq), not by seq alone
+    after_amount_minor: int | None = None  # the cursor's amount, when sorted by amount
 
 
 @dataclass(frozen=True)
