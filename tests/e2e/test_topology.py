@@ -85,6 +85,18 @@ def test_2000_mixed_operations_through_two_gateways_leave_exact_balances(
     check_books(topology.gateways[1], wallets, settled)
     assert batches_applied(topology, "consumer-1") and batches_applied(topology, "consumer-2"), \
         "both consumers must have taken part"
+    asyncio.run(_a_gateway_pushes_what_the_other_one_wrote(topology))
+
+
+async def _a_gateway_pushes_what_the_other_one_wrote(topology: Topology) -> None:
+    """Each gateway serves the dashboard, so each serves its websocket too."""
+    user = unique("ws")
+    second = topology.gateways[1].replace("http://", "ws://") + f"/ws?token={token(user)}"
+    async with websockets.connect(second) as socket:
+        made = await _deposit(topology, user, "3.00")
+        assert made.status_code == 201
+        event = await _event_for(socket, user, "3.00")
+        assert event["transaction"]["id"] == made.json()["id"]
 
 
 def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the wallet, or one part of it")
     serve.add_argument("--role", choices=PROCESS_ROLES, default=None,
                        help="all: everything in one process (default, or WALLET_ROLE); "
-                       "gateway: the HTTP API; "
+                       "gateway: the HTTP API, the dashboard and its websocket; "
                        "consumer: applies the command log; relay: websocket events")
     serve.set_defaults(run=_serve)
     services = commands.add_parser(

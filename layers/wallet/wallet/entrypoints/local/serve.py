@@ -2,10 +2,11 @@
 
 `--role all` (what `make run` starts) is the whole wallet on whatever engines
 the config names, the embedded ones by default. The other roles split it, as
-a real deployment does: `gateway` answers the HTTP API, `consumer` applies
-the command log to the ledger, `relay` pushes committed events to
-websockets. Each prints where it listens once ready, and on SIGINT or SIGTERM
-stops taking work, lets the consumer finish its batch (bounded), and closes.
+a real deployment does: `gateway` answers the HTTP API and serves the
+dashboard with its websocket, `consumer` applies the command log to the
+ledger, `relay` is a websocket server alone. Each prints where it listens
+once ready, and on SIGINT or SIGTERM stops taking work, lets the consumer
+finish its batch (bounded), and closes.
 """
 
 import asyncio
@@ -28,7 +29,7 @@ BANNER_TOKEN_TTL_S = 12 * 3600
 DRAIN_TIMEOUT_S = 10
 PARTS = {
     "all": frozenset((API, WEBSOCKETS)),
-    "gateway": frozenset((API,)),
+    "gateway": frozenset((API, WEBSOCKETS)),  # the dashboard it serves needs its websocket
     "relay": frozenset((WEBSOCKETS,)),
     "consumer": frozenset(),
 }

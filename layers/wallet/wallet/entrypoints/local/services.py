@@ -114,6 +114,9 @@ def _announce(config: Config, children: list[Child]) -> None:
         if child.name.startswith("relay") and child.url:
             where = child.url.replace("http://", "ws://") + "/ws?token=…"
         print(f"  {child.name:<12} pid {child.pid:<8} {where}", flush=True)
+    gateway = next((child.url for child in children if child.name.startswith("gateway")), None)
+    if gateway:
+        print(f"  Dashboard:      {gateway}/#token={token}", flush=True)
     print(f"  Operator token: {token}", flush=True)
     print(f"  State file:     {state}", flush=True)
     print(f"  Logs:           {config.data_dir / 'logs'}", flush=True)
