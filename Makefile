@@ -21,7 +21,7 @@ run: install dashboard
 
 # The split topology: 2 gateways, 2 consumers and 1 relay on Kafka (a local Tansu unless
 # WALLET_KAFKA_BOOTSTRAP is set), PostgreSQL and Redis. See docs/ARCHITECTURE.md.
-run-services: install
+run-services: install dashboard
 	$(BIN)/wallet services
 
 test: install lint typecheck dashboard frontend-test browser
