@@ -7,6 +7,7 @@ from wallet import bootstrap
 from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.config import PROCESS_ROLES, Config, ConfigError
 from wallet.domain.access import ROLES, USER_ID, Principal
+from wallet.domain.errors import Unavailable
 
 TOKEN_TTL_S_MAX = 30 * 24 * 3600
 
@@ -36,7 +37,12 @@ def _serve(config: Config, arguments: argparse.Namespace) -> int:
 def _services(config: Config, arguments: argparse.Namespace) -> int:
     from wallet.entrypoints.local.services import run_services
 
-    return run_services(config, arguments.gateways, arguments.consumers, arguments.broker_port)
+    try:
+        return run_services(config, arguments.gateways, arguments.consumers,
+                            arguments.broker_port)
+    except Unavailable as error:  # PostgreSQL, Redis or Kafka is not there to start on
+        print(f"cannot start the services: {error.message}", file=sys.stderr)
+        return 2
 
 
 def _token(config: Config, arguments: argparse.Namespace) -> int:
