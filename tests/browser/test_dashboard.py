@@ -2,7 +2,6 @@
 
 import random
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import DESKTOP, EXPECT_TIMEOUT_MS, screenshot
 from tests.e2e.server import Server, auth, token, unique
+from tests.services.ports import free_port
 
 LIVE_DEADLINE_MS = 2_000  # the bound: an API write shows on the page within 2 s
 RECONNECT_DEADLINE_MS = 20_000  # the page's backoff is capped well below this
@@ -171,12 +171,6 @@ def test_history_filters_and_sorts_on_the_server(page: Page, server: Server) -> 
            ).to_have_count(1)
     assert history_amounts(page) == ["1.00"]
     screenshot(page, "history")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -17,6 +17,22 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-" + "x" * 64  # long enough for HS512 too, so no key warnings
 START_TIMEOUT_S = 30
 _LISTENING = re.compile(r"Wallet listening on (http://\S+)")
+_BANNER_END = "  (token valid"
+
+
+def read_banner(process: "subprocess.Popen[str]", last_line_start: str, errors: Path,
+                timeout_s: float) -> list[str]:
+    """The lines a starting process prints, up to the one that starts with `last_line_start`."""
+    assert process.stdout is not None
+    deadline, lines = time.monotonic() + timeout_s, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{process.args} exited: {errors.read_text()[-3000:]}")
+        lines.append(line)
+        if line.startswith(last_line_start):
+            return lines
+    raise TimeoutError(f"{process.args} did not start within {timeout_s} s")
 
 
 class Server:
@@ -34,23 +50,9 @@ class Server:
         self.process = subprocess.Popen(
             [str(wallet), "serve"], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=self.stderr_path.open("w"))
-        self.url = self._await_banner()
+        self.banner = read_banner(self.process, _BANNER_END, self.stderr_path, START_TIMEOUT_S)
+        self.url = next(m.group(1) for line in self.banner if (m := _LISTENING.search(line)))
         return self
-
-    def _await_banner(self) -> str:
-        assert self.process is not None and self.process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"server exited: {self.stderr_path.read_text()[-2000:]}")
-            self.banner.append(line)
-            match = _LISTENING.search(line)
-            if match:
-                for _ in range(4):  # the rest of the banner
-                    self.banner.append(self.process.stdout.readline())
-                return match.group(1)
-        raise TimeoutError("server did not start")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

