@@ -204,3 +204,51 @@ def test_after_a_server_restart_the_page_reconnects_and_catches_up(
         screenshot(page, "reconnected")
     finally:
         context.close()
+
+
+def deposit_in(server: Server, user: str, amount: str, currency: str) -> dict[str, str]:
+    reply = httpx.post(f"{server.url}/wallet/deposit",
+                       json={"userId": user, "amount": amount, "currency": currency},
+                       headers=auth("ops", "operator"), timeout=30)
+    assert reply.status_code == 201, reply.text
+    body: dict[str, str] = reply.json()
+    return body
+
+
+def test_an_xaf_deposit_of_100_shows_as_100_not_100_00(page: Page, server: Server) -> None:
+    """XAF has no minor units: the server's table says so, and the page must follow it."""
+    user = unique("xaf")
+    signed_in(page, operator_link(server))
+    made = deposit_in(server, user, "100", "XAF")
+    amount_cell = feed_row(page, made["id"], user).locator("td:nth-child(4)")
+    expect(amount_cell).to_have_text("100", timeout=LIVE_DEADLINE_MS)
+    expect(balance_row(page, user, "XAF").locator("td.num")).to_have_text("100")
+
+
+def test_a_clf_amount_with_four_decimals_is_accepted_and_committed(
+        page: Page, server: Server) -> None:
+    user = unique("clf")
+    signed_in(page, user_link(server, user))
+    form = page.get_by_role("form", name="New operation")
+    form.get_by_label("Operation").select_option("deposit")
+    form.get_by_label("Amount").fill("1.2345")
+    form.get_by_label("Currency").fill("CLF")
+    form.get_by_role("button", name="Submit").click()
+    expect(form.get_by_role("status")).to_have_text(f"Deposit of 1.2345 CLF to {user} committed")
+    expect(balance_row(page, user, "CLF").locator("td.num")).to_have_text("1.2345")
+    balance = httpx.get(f"{server.url}/wallet/balance/{user}?currency=CLF",
+                        headers=auth(user), timeout=30).json()
+    assert balance["balance"] == "1.2345"
+
+
+def test_an_unknown_currency_is_refused_by_name_before_sending(page: Page, server: Server) -> None:
+    user = unique("xyz")
+    signed_in(page, user_link(server, user))
+    form = page.get_by_role("form", name="New operation")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    form.get_by_label("Amount").fill("1.00")
+    form.get_by_label("Currency").fill("XYZ")
+    form.get_by_role("button", name="Submit").click()
+    expect(form.get_by_role("alert")).to_contain_text("XYZ is not a currency this wallet accepts")
+    assert not any("/wallet/deposit" in url for url in sent)

@@ -72,6 +72,7 @@ def test_read_responses_match_the_spec(spec: dict[str, Any], api: httpx.Client) 
         ("/wallet/history/{userId}", f"/wallet/history/{user}?limit=0"),
         ("/wallet/transactions/{id}", f"/wallet/transactions/{made.json()['id']}"),
         ("/wallet/transactions/{id}", f"/wallet/transactions/{unique()}"),
+        ("/wallet/currencies", "/wallet/currencies"),
         ("/healthz", "/healthz"),
     ]
     for template, url in reads:

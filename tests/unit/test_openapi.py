@@ -61,7 +61,7 @@ def test_spec_validates_as_openapi_3_1(spec: dict[str, Any]) -> None:
 def test_operation_ids_are_the_documented_ones(spec: dict[str, Any]) -> None:
     ids = [op.get("operationId") for _, _, op in operations(spec)]
     wallet_ops = ["deposit", "payout", "transfer", "getBalance", "getHistory", "getAllHistory",
-                  "getTransaction"]
+                  "getTransaction", "listCurrencies"]
     assert sorted(ids) == sorted([*wallet_ops, "health", "openapi", "docs", "websocket"])
     assert all(op.get("summary") and op.get("description") for _, _, op in operations(spec))
 
@@ -122,6 +122,13 @@ def test_history_query_parameters_match_api_md(spec: dict[str, Any]) -> None:
         "default": 50,
     }
     assert by_name["order"]["schema"]["default"] == "desc"
+
+
+def test_the_currency_table_may_be_cached_privately(spec: dict[str, Any]) -> None:
+    ok = spec["paths"]["/wallet/currencies"]["get"]["responses"]["200"]
+    assert "private" in ok["headers"]["Cache-Control"]["schema"]["examples"][0]
+    schema = resolve(spec, ok["content"]["application/json"]["schema"])
+    assert set(schema["required"]) == {"default", "currencies"}
 
 
 def test_error_codes_match_api_md(spec: dict[str, Any]) -> None:

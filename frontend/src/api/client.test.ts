@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { WalletApi } from './client'
 import { ApiError, NetworkError, StillPendingError } from './errors'
+import { CURRENCIES_BODY } from '../test/fixtures'
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error
 
@@ -84,6 +85,16 @@ describe('WalletApi', () => {
   it('reports no answer as a NetworkError', async () => {
     const { client } = api([new TypeError('Failed to fetch')])
     await expect(client.balance('a')).rejects.toBeInstanceOf(NetworkError)
+  })
+
+  it('reads the currency table with the token, letting the browser cache keep it', async () => {
+    const { client, calls } = api([{ status: 200, body: CURRENCIES_BODY }, { status: 200, body: { default: 'USD' } }])
+    const table = await client.currencies()
+    expect(calls[0].url).toBe('/wallet/currencies')
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer TOKEN')
+    expect(calls[0].init.cache).toBe('default')
+    expect(table.byCode.get('XAF')).toEqual({ code: 'XAF', exponent: 0 })
+    await expect(client.currencies()).rejects.toThrow(/no list of currencies/)
   })
 
   it('reads history pages, dropping malformed items and filling in the wallet', async () => {

@@ -3,6 +3,7 @@
 // the app to return to sign-in, wherever it happened.
 
 import { ApiError, NetworkError, StillPendingError, errorBodyOf } from './errors'
+import { currencyTableOf, type CurrencyTable } from '../state/currencies'
 import { isHistoryItem } from './messages'
 import type { BalanceResponse, HistoryItem, HistoryPage, Transaction } from './types'
 
@@ -31,7 +32,7 @@ export class WalletApi {
     this.options = options
   }
 
-  private async send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Answer> {
+  private async send(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal; cache?: RequestCache } = {}): Promise<Answer> {
     const headers: Record<string, string> = { Accept: 'application/json', ...init.headers }
     const token = this.options.getToken()
     if (token) headers.Authorization = `Bearer ${token}`
@@ -44,7 +45,7 @@ export class WalletApi {
         headers,
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
         signal: init.signal,
-        cache: 'no-store',
+        cache: init.cache ?? 'no-store',
       })
     } catch (error) {
       if (error instanceof DOMException && error.name === 'AbortError') throw error
@@ -71,6 +72,16 @@ export class WalletApi {
     const { json } = await this.send('GET', `/wallet/balance/${encodeURIComponent(userId)}`, { signal })
     const body = json as BalanceResponse
     return { userId: body.userId ?? userId, currency: body.currency, balance: body.balance, balances: body.balances ?? {} }
+  }
+
+  /**
+   * The server's currency table, read once per sign-in. The server lets a private
+   * cache keep it for a while (it changes only with a deploy), so this one request
+   * may be answered by the browser's cache. Throws if the answer is not a table.
+   */
+  async currencies(signal?: AbortSignal): Promise<CurrencyTable> {
+    const { json } = await this.send('GET', '/wallet/currencies', { signal, cache: 'default' })
+    return currencyTableOf(json)
   }
 
   /**

@@ -2,6 +2,7 @@ import { useEffect, useId, useMemo, useState } from 'react'
 import type { WalletApi } from '../api/client'
 import type { HistoryItem } from '../api/types'
 import { BALANCE_SERIES_LIMIT, balanceSeries, extent, fraction } from '../state/charts'
+import { resolveCurrency, type CurrencyTable } from '../state/currencies'
 import { describeError } from '../state/errorText'
 import type { LiveState } from '../state/live'
 import { formatMinor } from '../state/money'
@@ -17,11 +18,13 @@ interface Props {
   api: WalletApi
   claims: Claims
   state: LiveState
+  /** The server's currency table, or null while it loads: no point is placed without it. */
+  currencies: CurrencyTable | null
 }
 
 type Load = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; items: HistoryItem[] } | { kind: 'error'; message: string }
 
-export function BalanceChart({ api, claims, state }: Props) {
+export function BalanceChart({ api, claims, state, currencies: table }: Props) {
   const id = useId()
   const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
   const [picked, setPicked] = useState<string>(claims.role === 'user' ? claims.sub : '')
@@ -31,9 +34,11 @@ export function BalanceChart({ api, claims, state }: Props) {
   useEffect(() => {
     if (picked === '' && wallet !== '') setPicked(wallet)
   }, [picked, wallet])
-  const currencies = Object.keys(state.balances[wallet] ?? {}).sort()
-  const [pickedCurrency, setPickedCurrency] = useState('USD')
-  const currency = currencies.includes(pickedCurrency) ? pickedCurrency : (currencies[0] ?? pickedCurrency)
+  const held = Object.keys(state.balances[wallet] ?? {}).sort()
+  const [pickedCurrency, setPickedCurrency] = useState('')
+  const fallback = pickedCurrency || (table?.defaultCode ?? '')
+  const currency = held.includes(pickedCurrency) ? pickedCurrency : (held[0] ?? fallback)
+  const charted = table === null ? null : resolveCurrency(table, currency)
 
   const [load, setLoad] = useState<Load>({ kind: 'idle' })
   // Live items for this wallet and currency, kept after they leave the bounded feed.
@@ -41,7 +46,7 @@ export function BalanceChart({ api, claims, state }: Props) {
 
   useEffect(() => {
     setLive([])
-    if (wallet === '') {
+    if (wallet === '' || currency === '') {
       setLoad({ kind: 'idle' })
       return
     }
@@ -68,8 +73,8 @@ export function BalanceChart({ api, claims, state }: Props) {
   }, [state.feed, wallet, currency])
 
   const points = useMemo(
-    () => balanceSeries([...(load.kind === 'ready' ? load.items : []), ...live], wallet, currency),
-    [load, live, wallet, currency],
+    () => (charted === null ? [] : balanceSeries([...(load.kind === 'ready' ? load.items : []), ...live], wallet, charted)),
+    [load, live, wallet, charted],
   )
   const range = extent(points.map((p) => p.minor))
   const plotW = WIDTH - PAD.left - PAD.right
@@ -90,6 +95,8 @@ export function BalanceChart({ api, claims, state }: Props) {
 
   let emptyText: string | null = null
   if (wallet === '') emptyText = 'No wallets yet'
+  else if (table === null) emptyText = 'Loading currencies…'
+  else if (charted === null) emptyText = `${currency} is not a currency this wallet knows`
   else if (load.kind === 'loading' && points.length === 0) emptyText = 'Loading…'
   else if (load.kind === 'error' && points.length === 0) emptyText = 'Could not load the history'
   else if (points.length === 0) emptyText = `No ${currency} transactions for ${wallet}`
@@ -106,9 +113,9 @@ export function BalanceChart({ api, claims, state }: Props) {
         </div>
         <div className="field">
           <label htmlFor={`${id}-currency`}>Chart currency</label>
-          <select id={`${id}-currency`} value={currency} onChange={(e) => setPickedCurrency(e.target.value)} disabled={currencies.length === 0}>
-            {currencies.length === 0 && <option value={currency}>{currency}</option>}
-            {currencies.map((c) => <option key={c} value={c}>{c}</option>)}
+          <select id={`${id}-currency`} value={currency} onChange={(e) => setPickedCurrency(e.target.value)} disabled={held.length === 0}>
+            {held.length === 0 && <option value={currency}>{currency}</option>}
+            {held.map((c) => <option key={c} value={c}>{c}</option>)}
           </select>
         </div>
       </div>
@@ -119,7 +126,7 @@ export function BalanceChart({ api, claims, state }: Props) {
         <line x1={PAD.left} x2={WIDTH - PAD.right} y1={PAD.top + plotH} y2={PAD.top + plotH} className="axis" />
         {range && last && first && (
           <>
-            <text x={PAD.left} y={14} className="tick">{`low ${formatMinor(range.min, currency)} · high ${formatMinor(range.max, currency)} ${currency}`}</text>
+            <text x={PAD.left} y={14} className="tick">{charted && `low ${formatMinor(range.min, charted)} · high ${formatMinor(range.max, charted)} ${currency}`}</text>
             <text x={PAD.left} y={HEIGHT - 6} className="tick">{formatDateTime(new Date(first.ms).toISOString())}</text>
             <text x={WIDTH - PAD.right} y={HEIGHT - 6} className="tick" textAnchor="end">{formatDateTime(new Date(last.ms).toISOString())}</text>
             <path d={path} className="line" />

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react'
 import { WalletApi } from '../api/client'
 import type { Transaction } from '../api/types'
+import { tableOf, useCurrencies } from '../hooks/useCurrencies'
 import { useLiveWallet } from '../hooks/useLiveWallet'
 import { SIGNED_OUT_MESSAGE } from '../state/errorText'
 import { transactionToItems } from '../state/live'
@@ -35,7 +36,9 @@ export function Dashboard({ session, onSignOut }: Props) {
     () => new WalletApi({ getToken: () => token, onUnauthorized: () => signOutRef.current(SIGNED_OUT_MESSAGE) }),
     [token],
   )
-  const live = useLiveWallet(api, token, claims, onSignOut)
+  const currencies = useCurrencies(api)
+  const table = tableOf(currencies)
+  const live = useLiveWallet(api, token, claims, onSignOut, table)
   const { readBalance, addItems, state } = live
 
   // Leave before the server starts refusing us, with a reason.
@@ -72,11 +75,11 @@ export function Dashboard({ session, onSignOut }: Props) {
     <div className="app">
       <Header claims={claims} connection={live.connection} notice={live.notice} onSignOut={() => onSignOut()} />
       <main className="grid" id="main">
-        <OperationForm api={api} claims={claims} onCommitted={onCommitted} />
+        <OperationForm api={api} claims={claims} currencies={currencies} onCommitted={onCommitted} />
         <Balances state={state} claims={claims} readBalance={readBalance} />
         <ThroughputChart buckets={state.throughput} serverOffsetMs={live.serverOffsetMs} />
         <LiveFeed rows={state.feed} />
-        <BalanceChart api={api} claims={claims} state={state} />
+        <BalanceChart api={api} claims={claims} state={state} currencies={table} />
         <History api={api} claims={claims} onWalletsSeen={onWalletsSeen} lastActivity={state.lastSeen} />
       </main>
     </div>

@@ -2,6 +2,8 @@ import { useId, useRef, useState, type FormEvent } from 'react'
 import type { WalletApi } from '../api/client'
 import { ApiError } from '../api/errors'
 import type { Transaction } from '../api/types'
+import type { CurrencyLoad } from '../hooks/useCurrencies'
+import type { CurrencyTable } from '../state/currencies'
 import { describeError, type OperationKind } from '../state/errorText'
 import {
   fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation,
@@ -14,6 +16,7 @@ import { TextField, type TextFieldOptions } from './TextField'
 interface Props {
   api: WalletApi
   claims: Claims
+  currencies: CurrencyLoad
   onCommitted: (tx: Transaction) => void
 }
 
@@ -21,7 +24,28 @@ const FIELD_LABELS: Record<OperationField, string> = {
   userId: 'User', fromUserId: 'From', toUserId: 'To', amount: 'Amount', currency: 'Currency',
 }
 
-export function OperationForm({ api, claims, onCommitted }: Props) {
+/** The form needs the server's currency table to check an amount; until then it waits. */
+export function OperationForm({ currencies, ...props }: Props) {
+  if (currencies.kind === 'ready') return <ReadyForm {...props} table={currencies.table} />
+  return (
+    <Section title="New operation" className="area-operation">
+      <form aria-label="New operation" aria-busy={currencies.kind === 'loading' || undefined}>
+        {currencies.kind === 'loading' ? (
+          <p className="muted" role="status">Loading currencies…</p>
+        ) : (
+          <>
+            <p role="alert" className="error">{currencies.message}</p>
+            <button type="button" onClick={currencies.retry}>Retry</button>
+          </>
+        )}
+      </form>
+    </Section>
+  )
+}
+
+type ReadyProps = Omit<Props, 'currencies'> & { table: CurrencyTable }
+
+function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
   const isUser = claims.role === 'user'
   const [input, setInput] = useState<OperationInput>({
     kind: 'deposit',
@@ -29,7 +53,7 @@ export function OperationForm({ api, claims, onCommitted }: Props) {
     fromUserId: claims.sub,
     toUserId: '',
     amount: '',
-    currency: 'USD',
+    currency: table.defaultCode,
   })
   const [errors, setErrors] = useState<FieldErrors>({})
   const [failure, setFailure] = useState<string | null>(null)
@@ -56,7 +80,7 @@ export function OperationForm({ api, claims, onCommitted }: Props) {
     event.preventDefault()
     if (busy) return
     setSuccess('')
-    const checked = validateOperation(input)
+    const checked = validateOperation(input, table)
     if ('errors' in checked) {
       setErrors(checked.errors)
       const list = Object.entries(checked.errors).map(([field, text]) => `${FIELD_LABELS[field as OperationField]}: ${text}`)
@@ -111,7 +135,10 @@ export function OperationForm({ api, claims, onCommitted }: Props) {
             field('userId', 'User', { readOnly: isUser })
           )}
           {field('amount', 'Amount', { inputMode: 'decimal' })}
-          {field('currency', 'Currency', { autoCapitalize: 'characters' })}
+          {field('currency', 'Currency', { autoCapitalize: 'characters', list: `${id}-codes` })}
+          <datalist id={`${id}-codes`}>
+            {table.codes.map((code) => <option key={code} value={code} />)}
+          </datalist>
         </div>
         <div className="form-actions">
           <button type="submit" disabled={busy}>Submit</button>

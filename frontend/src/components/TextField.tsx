@@ -6,6 +6,8 @@ export interface TextFieldOptions {
   inputMode?: 'decimal' | 'text'
   placeholder?: string
   autoCapitalize?: string
+  /** The id of a <datalist> of suggestions. */
+  list?: string
 }
 
 interface TextFieldProps extends TextFieldOptions {
@@ -31,6 +33,7 @@ export function TextField({ id, name, label, value, error, onChange, ...options 
         inputMode={options.inputMode}
         placeholder={options.placeholder}
         autoCapitalize={options.autoCapitalize}
+        list={options.list}
         autoComplete="off"
         spellCheck={false}
         aria-invalid={error ? true : undefined}

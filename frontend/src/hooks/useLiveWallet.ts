@@ -7,6 +7,7 @@ import { ApiError } from '../api/errors'
 import { LiveSocket, webSocketUrl, type ConnectionState } from '../api/liveSocket'
 import type { HistoryItem } from '../api/types'
 import { CATCH_UP_MAX_PAGES, catchUpFrom, catchUpParams, seedParams, walkPages } from '../state/catchup'
+import type { CurrencyTable } from '../state/currencies'
 import { SIGNED_OUT_MESSAGE, describeError } from '../state/errorText'
 import { initialLiveState, liveReducer, type LiveState } from '../state/live'
 import { toMillis } from '../state/time'
@@ -28,8 +29,13 @@ export interface LiveWallet {
   addItems: (items: readonly HistoryItem[]) => void
 }
 
-export function useLiveWallet(api: WalletApi, token: string, claims: Claims, onSignOut: (why?: string) => void): LiveWallet {
+export function useLiveWallet(
+  api: WalletApi, token: string, claims: Claims, onSignOut: (why?: string) => void, currencies: CurrencyTable | null,
+): LiveWallet {
   const [state, dispatch] = useReducer(liveReducer, initialLiveState)
+  useEffect(() => {
+    if (currencies !== null) dispatch({ type: 'currencies', table: currencies })
+  }, [currencies])
   const [connection, setConnection] = useState<ConnectionState>({ kind: 'connecting' })
   const [notice, setNotice] = useState<string | null>(null)
   const [serverOffsetMs, setServerOffsetMs] = useState(0)

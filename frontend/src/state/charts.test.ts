@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { at, item } from '../test/fixtures'
+import { at, currency, item } from '../test/fixtures'
 import { balanceSeries, extent, fraction, niceCeiling, throughputSeries } from './charts'
 import { connectionText } from './connection'
 
@@ -22,14 +22,14 @@ describe('balanceSeries', () => {
       item({ id: 'y', currency: 'EUR', createdAt: at(1), balanceAfter: '1.00' }),
     ]
     const live = [item({ id: 'b', createdAt: at(2), balanceAfter: '20.00' }), item({ id: 'c', createdAt: at(3), balanceAfter: '5.50' })]
-    const points = balanceSeries([...history, ...live], 'alice', 'USD')
+    const points = balanceSeries([...history, ...live], 'alice', currency('USD'))
     expect(points.map((p) => [p.id, p.minor])).toEqual([['a', 1000n], ['b', 2000n], ['c', 550n]])
   })
 
   it('keeps the newest points when over the limit, and handles no data', () => {
     const items = [1, 2, 3, 4].map((s) => item({ id: `i${s}`, createdAt: at(s) }))
-    expect(balanceSeries(items, 'alice', 'USD', 2).map((p) => p.id)).toEqual(['i3', 'i4'])
-    expect(balanceSeries([], 'alice', 'USD')).toEqual([])
+    expect(balanceSeries(items, 'alice', currency('USD'), 2).map((p) => p.id)).toEqual(['i3', 'i4'])
+    expect(balanceSeries([], 'alice', currency('USD'))).toEqual([])
   })
 })
 

@@ -2,6 +2,7 @@
 // pixel position is a float, which is fine because pixels are not money.
 
 import type { HistoryItem } from '../api/types'
+import type { Currency } from './currencies'
 import { mustMinor } from './money'
 import { timeKey, toMillis } from './time'
 
@@ -41,12 +42,12 @@ export interface BalancePoint {
 export function balanceSeries(
   items: readonly HistoryItem[],
   userId: string,
-  currency: string,
+  currency: Currency,
   limit: number = BALANCE_SERIES_LIMIT,
 ): BalancePoint[] {
   const byId = new Map<string, BalancePoint>()
   for (const item of items) {
-    if (item.userId !== userId || item.currency !== currency || byId.has(item.id)) continue
+    if (item.userId !== userId || item.currency !== currency.code || byId.has(item.id)) continue
     const ms = toMillis(item.createdAt)
     if (Number.isNaN(ms)) continue
     byId.set(item.id, { id: item.id, sortKey: timeKey(item.createdAt), ms, balance: item.balanceAfter, minor: mustMinor(item.balanceAfter, currency) })

@@ -6,7 +6,7 @@ const err = (status: number, code: string, message = '') => new ApiError(status,
 
 describe('describeError', () => {
   it('composes insufficient funds from the operation', () => {
-    expect(describeError(err(422, 'insufficient_funds', 'x'), { kind: 'payout', userId: 'alice', amount: '50', currency: 'usd' }))
+    expect(describeError(err(422, 'insufficient_funds', 'x'), { kind: 'payout', userId: 'alice', amount: '50.00', currency: 'usd' }))
       .toBe("Not enough money: alice's USD balance is lower than 50.00.")
     expect(describeError(err(422, 'insufficient_funds'), { kind: 'transfer', fromUserId: 'bob', toUserId: 'carol', amount: '7', currency: 'JPY' }))
       .toBe("Not enough money: bob's JPY balance is lower than 7.")
@@ -25,7 +25,7 @@ describe('describeError', () => {
       .toBe("Not allowed: you can only deposit to your own wallet, not bob's.")
     expect(describeError(err(409, 'idempotency_key_reused'))).toMatch(/same idempotency key/)
     expect(describeError(err(503, 'unavailable'))).toMatch(/^The wallet is busy or briefly unavailable/)
-    expect(describeError(err(422, 'balance_limit_exceeded'), { kind: 'deposit', userId: 'al', amount: '5', currency: 'USD' }))
+    expect(describeError(err(422, 'balance_limit_exceeded'), { kind: 'deposit', userId: 'al', amount: '5.00', currency: 'USD' }))
       .toBe("Not allowed: 5.00 USD would take al's balance over the largest amount a wallet can hold.")
   })
 

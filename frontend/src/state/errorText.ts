@@ -3,10 +3,10 @@
 // the form knows: whose wallet, which currency, how much.
 
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
-import { normalizeAmount } from './money'
 
 export type OperationKind = 'deposit' | 'payout' | 'transfer'
 
+/** What the form sent; `amount` is canonical for its currency (see validateOperation). */
 export type OperationContext =
   | { kind: 'deposit' | 'payout'; userId: string; amount: string; currency: string }
   | { kind: 'transfer'; fromUserId: string; toUserId: string; amount: string; currency: string }
@@ -31,7 +31,7 @@ export function describeError(error: unknown, context?: OperationContext): strin
   if (!(error instanceof ApiError)) return 'Something went wrong in the dashboard. Reload the page and try again.'
 
   const currency = context?.currency.toUpperCase()
-  const amount = context && currency ? normalizeAmount(context.amount, currency) : undefined
+  const amount = context?.amount
   switch (error.code) {
     case 'insufficient_funds':
       if (context) return `Not enough money: ${walletOf(context)}'s ${currency} balance is lower than ${amount}.`

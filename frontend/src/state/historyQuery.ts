@@ -4,6 +4,7 @@
 
 import type { Claims } from './token'
 import { ENTRY_TYPES, type EntryType } from '../api/types'
+import { EXPONENT_MAX } from './currencies'
 import { isCurrencyCode, toScaled } from './money'
 import { USER_ID } from './operation'
 
@@ -44,7 +45,7 @@ export type FilterErrors = Partial<Record<keyof HistoryFilters, string>>
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 const DECIMAL = /^[0-9]+(\.[0-9]+)?$/
 // Bounds are compared exactly, at a scale that fits any currency's minor units.
-const COMPARE_SCALE = 20
+const COMPARE_SCALE = EXPONENT_MAX
 
 export function validateFilters(filters: HistoryFilters): FilterErrors {
   const errors: FilterErrors = {}

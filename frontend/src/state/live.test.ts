@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { at, item } from '../test/fixtures'
+import { at, currencyTable, item } from '../test/fixtures'
 import {
   FEED_LIMIT, HIGHLIGHT_MS, applyBalanceRead, applyItems, balanceRows, initialLiveState, liveReducer, transactionToItems,
 } from './live'
 
 const NOW = 1_000_000
+/** Amounts are normalised only with the server's table, which arrives after sign-in. */
+const withTable = liveReducer(initialLiveState, { type: 'currencies', table: currencyTable() })
 
 describe('applying events', () => {
   it('adds a row per (transaction, wallet), newest first, highlighted', () => {
@@ -52,7 +54,7 @@ describe('applying events', () => {
   })
 
   it('tracks balances per wallet and currency', () => {
-    const state = applyItems(initialLiveState, [
+    const state = applyItems(withTable, [
       item({ userId: 'alice', currency: 'USD', balanceAfter: '1.5', createdAt: at(1) }),
       item({ userId: 'alice', currency: 'JPY', amount: '100', balanceAfter: '100', createdAt: at(2) }),
       item({ userId: 'bob', currency: 'USD', balanceAfter: '3.00', createdAt: at(3) }),
@@ -112,7 +114,7 @@ describe('balance reads', () => {
     ({ userId: 'alice', currency, balance, balances })
 
   it('fills in every currency and pins when asked', () => {
-    const state = applyBalanceRead(initialLiveState, read({ USD: '87.5', EUR: '3.00' }), 0, true)
+    const state = applyBalanceRead(withTable, read({ USD: '87.5', EUR: '3.00' }), 0, true)
     expect(state.balances.alice.USD.balance).toBe('87.50')
     expect(state.balances.alice.EUR.balance).toBe('3.00')
     expect(state.pinned).toEqual(['alice'])

@@ -10,7 +10,7 @@
 import type { BalanceResponse, HistoryItem, Transaction } from '../api/types'
 import type { Claims } from './token'
 import { addAll } from './boundedSet'
-import { normalizeAmount } from './money'
+import { displayAmount, type CurrencyTable } from './currencies'
 import { compareTime, timeKey, toEpochSecond } from './time'
 
 /** Rows kept in the live feed; older rows fall off the end. */
@@ -54,6 +54,8 @@ export interface LiveState {
   lastSeen: string | null
   /** Transactions committed per epoch second (by server createdAt). */
   throughput: Readonly<Record<number, number>>
+  /** The server's currency table, once loaded: amounts are normalised with it. */
+  currencies: CurrencyTable | null
 }
 
 export const initialLiveState: LiveState = {
@@ -65,6 +67,7 @@ export const initialLiveState: LiveState = {
   pinned: [],
   lastSeen: null,
   throughput: {},
+  currencies: null,
 }
 
 export function itemKey(item: Pick<HistoryItem, 'id' | 'userId'>): string {
@@ -75,6 +78,7 @@ export type LiveAction =
   | { type: 'items'; items: readonly HistoryItem[]; now: number; highlight: boolean }
   | { type: 'balanceRead'; response: BalanceResponse; revAtStart: number; pin: boolean }
   | { type: 'pin'; userId: string }
+  | { type: 'currencies'; table: CurrencyTable }
 
 export function liveReducer(state: LiveState, action: LiveAction): LiveState {
   switch (action.type) {
@@ -84,6 +88,8 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       return applyBalanceRead(state, action.response, action.revAtStart, action.pin)
     case 'pin':
       return pin(state, action.userId)
+    case 'currencies':
+      return { ...state, currencies: action.table }
   }
 }
 
@@ -123,8 +129,8 @@ export function applyItems(state: LiveState, incoming: readonly HistoryItem[], n
     batchKeys.add(key)
     const row: FeedRow = {
       ...item,
-      amount: normalizeAmount(item.amount, item.currency),
-      balanceAfter: normalizeAmount(item.balanceAfter, item.currency),
+      amount: displayAmount(state.currencies, item.amount, item.currency),
+      balanceAfter: displayAmount(state.currencies, item.balanceAfter, item.currency),
       key,
       sortKey,
       highlightUntil: highlight ? now + HIGHLIGHT_MS : 0,
@@ -194,7 +200,7 @@ export function applyBalanceRead(state: LiveState, response: BalanceResponse, re
   for (const [currency, balance] of Object.entries(read)) {
     const current = wallet[currency]
     if (stale && current !== undefined) continue
-    wallet[currency] = { balance: normalizeAmount(balance, currency), asOf: current?.asOf ?? null }
+    wallet[currency] = { balance: displayAmount(state.currencies, balance, currency), asOf: current?.asOf ?? null }
   }
   const next = { ...state, balances: { ...state.balances, [userId]: wallet } }
   return pinIt ? pin(next, userId) : next

@@ -2,20 +2,13 @@
 // arrive and leave as decimal strings; they are never turned into a JS number,
 // because binary floating point cannot represent 0.10 and sums drift.
 
-/** Minor-unit digits per ISO 4217 currency; anything not listed uses DEFAULT_EXPONENT. */
-export const CURRENCY_EXPONENTS: Readonly<Record<string, number>> = {
-  USD: 2, EUR: 2, GBP: 2, CHF: 2, CAD: 2, AUD: 2, CNY: 2, INR: 2, SEK: 2, NOK: 2,
-  JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, PYG: 0, UGX: 0,
-  BHD: 3, KWD: 3, JOD: 3, OMR: 3, TND: 3, LYD: 3, IQD: 3,
-}
-export const DEFAULT_EXPONENT = 2
+// Exponents come only from the server's table (see currencies.ts): every function
+// here takes a resolved Currency, so no amount is ever read with a guessed exponent.
+
+import type { Currency } from './currencies'
 
 const DECIMAL = /^[0-9]+(\.[0-9]+)?$/
 const CURRENCY = /^[A-Za-z]{3}$/
-
-export function exponentOf(currency: string): number {
-  return CURRENCY_EXPONENTS[currency.toUpperCase()] ?? DEFAULT_EXPONENT
-}
 
 export function isCurrencyCode(text: string): boolean {
   return CURRENCY.test(text)
@@ -26,8 +19,8 @@ export function isCurrencyCode(text: string): boolean {
  * Returns null for anything that is not plain decimal text or that has more
  * fraction digits than the currency allows (rounding money silently is a bug).
  */
-export function toMinor(amount: string, currency: string): bigint | null {
-  return toScaled(amount, exponentOf(currency))
+export function toMinor(amount: string, currency: Currency): bigint | null {
+  return toScaled(amount, currency.exponent)
 }
 
 /** Decimal text -> integer scaled by 10^scale, or null if it does not fit exactly. */
@@ -44,8 +37,8 @@ export function toScaled(amount: string, scale: number): bigint | null {
 }
 
 /** Integer minor units -> canonical decimal text with exactly the currency's digits. */
-export function formatMinor(minor: bigint, currency: string): string {
-  return formatScaled(minor, exponentOf(currency))
+export function formatMinor(minor: bigint, currency: Currency): string {
+  return formatScaled(minor, currency.exponent)
 }
 
 export function formatScaled(value: bigint, scale: number): string {
@@ -61,7 +54,7 @@ export function formatScaled(value: bigint, scale: number): string {
  * Signed values (a negative balance should never happen, but must not be hidden)
  * and unexpected text are shown unchanged rather than guessed at.
  */
-export function normalizeAmount(amount: string, currency: string): string {
+export function normalizeAmount(amount: string, currency: Currency): string {
   const negative = amount.startsWith('-')
   const minor = toMinor(negative ? amount.slice(1) : amount, currency)
   if (minor === null) return amount
@@ -69,23 +62,23 @@ export function normalizeAmount(amount: string, currency: string): string {
 }
 
 /** Sign of a - b; both in the same currency. Throws on text that is not an amount. */
-export function compareAmounts(a: string, b: string, currency: string): -1 | 0 | 1 {
+export function compareAmounts(a: string, b: string, currency: Currency): -1 | 0 | 1 {
   const x = mustMinor(a, currency)
   const y = mustMinor(b, currency)
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-export function sumAmounts(amounts: readonly string[], currency: string): string {
+export function sumAmounts(amounts: readonly string[], currency: Currency): string {
   let total = 0n
   for (const amount of amounts) total += mustMinor(amount, currency)
   return formatMinor(total, currency)
 }
 
 /** Minor units of a (possibly negative) server amount; throws if it is not one. */
-export function mustMinor(amount: string, currency: string): bigint {
+export function mustMinor(amount: string, currency: Currency): bigint {
   const negative = amount.startsWith('-')
   const minor = toMinor(negative ? amount.slice(1) : amount, currency)
-  if (minor === null) throw new Error(`not an amount in ${currency}: ${amount}`)
+  if (minor === null) throw new Error(`not an amount in ${currency.code}: ${amount}`)
   return negative ? -minor : minor
 }
 
@@ -93,17 +86,25 @@ export function mustMinor(amount: string, currency: string): bigint {
  * Browser-side check of an amount typed by a person, before it is sent.
  * Returns a sentence to show, or null when the amount is acceptable.
  */
-export function validateAmount(amount: string, currency: string): string | null {
+export function validateAmount(amount: string, currency: Currency): string | null {
   const text = amount.trim()
-  if (text === '') return 'Enter an amount.'
-  if (!DECIMAL.test(text)) return 'Amount must be a plain number such as 10 or 10.50 (no signs, commas or spaces).'
-  const exponent = exponentOf(currency)
+  const shape = validateAmountShape(text)
+  if (shape !== null) return shape
+  const { code, exponent } = currency
   const fraction = text.split('.')[1] ?? ''
   if (fraction.length > exponent) {
     return exponent === 0
-      ? `${currency.toUpperCase()} has no minor units: enter a whole number.`
-      : `${currency.toUpperCase()} allows at most ${exponent} decimal places.`
+      ? `${code} has no minor units: enter a whole number.`
+      : `${code} allows at most ${exponent} decimal place${exponent === 1 ? '' : 's'}.`
   }
   if (toScaled(text, exponent) === 0n) return 'Amount must be more than zero.'
+  return null
+}
+
+/** What can be said of an amount without knowing its currency: present, and plain decimal text. */
+export function validateAmountShape(amount: string): string | null {
+  const text = amount.trim()
+  if (text === '') return 'Enter an amount.'
+  if (!DECIMAL.test(text)) return 'Amount must be a plain number such as 10 or 10.50 (no signs, commas or spaces).'
   return null
 }

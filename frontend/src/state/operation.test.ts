@@ -1,57 +1,60 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
+import { currencyTable } from '../test/fixtures'
 import {
   fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation, type OperationInput,
 } from './operation'
 
+const table = currencyTable()
 const base: OperationInput = { kind: 'deposit', userId: 'alice', fromUserId: 'alice', toUserId: 'bob', amount: '10', currency: 'usd' }
 
 describe('validateOperation', () => {
   it('builds the deposit/payout request, upper-casing the currency', () => {
-    expect(validateOperation(base)).toEqual({
+    expect(validateOperation(base, table)).toEqual({
       request: {
-        context: { kind: 'deposit', userId: 'alice', amount: '10', currency: 'USD' },
+        context: { kind: 'deposit', userId: 'alice', amount: '10.00', currency: 'USD' },
         path: '/wallet/deposit',
         body: { userId: 'alice', amount: '10', currency: 'USD' },
       },
     })
-    const payout = validateOperation({ ...base, kind: 'payout' })
+    const payout = validateOperation({ ...base, kind: 'payout' }, table)
     expect('request' in payout && payout.request.path).toBe('/wallet/payout')
   })
 
   it('builds the transfer request', () => {
-    const result = validateOperation({ ...base, kind: 'transfer', amount: ' 2.50 ' })
+    const result = validateOperation({ ...base, kind: 'transfer', amount: ' 2.50 ' }, table)
     expect('request' in result && result.request.body).toEqual({ fromUserId: 'alice', toUserId: 'bob', amount: '2.50', currency: 'USD' })
   })
 
   it('reports each bad field', () => {
-    const result = validateOperation({ ...base, userId: 'no spaces', amount: '1.234', currency: 'US' })
+    // With no valid currency only the amount's shape is checked: its decimals are unknown.
+    const result = validateOperation({ ...base, userId: 'no spaces', amount: '1,23', currency: 'US' }, table)
     expect('errors' in result && Object.keys(result.errors).sort()).toEqual(['amount', 'currency', 'userId'])
-    const long = validateOperation({ ...base, userId: 'x'.repeat(65) })
+    const long = validateOperation({ ...base, userId: 'x'.repeat(65) }, table)
     expect('errors' in long && long.errors.userId).toMatch(/at most 64/)
-    const ok64 = validateOperation({ ...base, userId: 'a.b_c@d-E9'.padEnd(64, 'z') })
+    const ok64 = validateOperation({ ...base, userId: 'a.b_c@d-E9'.padEnd(64, 'z') }, table)
     expect('request' in ok64).toBe(true)
   })
 
   it('checks decimals against the chosen currency', () => {
-    expect('errors' in validateOperation({ ...base, amount: '1.5', currency: 'JPY' })).toBe(true)
-    expect('request' in validateOperation({ ...base, amount: '1.125', currency: 'BHD' })).toBe(true)
+    expect('errors' in validateOperation({ ...base, amount: '1.5', currency: 'JPY' }, table)).toBe(true)
+    expect('request' in validateOperation({ ...base, amount: '1.125', currency: 'BHD' }, table)).toBe(true)
   })
 
   it('refuses a transfer to oneself and empty parties', () => {
-    const self = validateOperation({ ...base, kind: 'transfer', toUserId: 'alice' })
+    const self = validateOperation({ ...base, kind: 'transfer', toUserId: 'alice' }, table)
     expect('errors' in self && self.errors.toUserId).toBe('A transfer must go to a different user.')
-    const empty = validateOperation({ ...base, kind: 'transfer', toUserId: '' })
+    const empty = validateOperation({ ...base, kind: 'transfer', toUserId: '' }, table)
     expect('errors' in empty && empty.errors.toUserId).toBe('Enter the receiving user.')
   })
 })
 
 describe('successMessage', () => {
   it('says what was committed, preferring the server\'s amount', () => {
-    expect(successMessage({ kind: 'deposit', userId: 'alice', amount: '10', currency: 'USD' })).toBe('Deposit of 10.00 USD to alice committed')
+    expect(successMessage({ kind: 'deposit', userId: 'alice', amount: '10.00', currency: 'USD' })).toBe('Deposit of 10.00 USD to alice committed')
     expect(successMessage({ kind: 'payout', userId: 'alice', amount: '1', currency: 'JPY' })).toBe('Payout of 1 JPY from alice committed')
     expect(successMessage(
-      { kind: 'transfer', fromUserId: 'a', toUserId: 'b', amount: '2.5', currency: 'EUR' },
+      { kind: 'transfer', fromUserId: 'a', toUserId: 'b', amount: '2.50', currency: 'EUR' },
       { id: 't', type: 'transfer', status: 'committed', amount: '2.50', currency: 'EUR', createdAt: '' },
     )).toBe('Transfer of 2.50 EUR from a to b committed')
   })
@@ -59,7 +62,7 @@ describe('successMessage', () => {
 
 describe('idempotency keys', () => {
   const request = (amount: string) => {
-    const result = validateOperation({ ...base, amount })
+    const result = validateOperation({ ...base, amount }, table)
     if (!('request' in result)) throw new Error('invalid')
     return result.request
   }

@@ -5,7 +5,8 @@
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
 import type { Transaction } from '../api/types'
 import type { OperationContext, OperationKind } from './errorText'
-import { isCurrencyCode, normalizeAmount, validateAmount } from './money'
+import { resolveCurrency, unknownCurrencyMessage, type CurrencyTable } from './currencies'
+import { formatMinor, isCurrencyCode, toMinor, validateAmount, validateAmountShape } from './money'
 
 export const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/
 
@@ -37,13 +38,23 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
-export function validateOperation(input: OperationInput): { errors: FieldErrors } | { request: OperationRequest } {
+/**
+ * The form's input checked against the server's currency table. The context
+ * carries the amount in canonical form ("10" USD -> "10.00"), so messages about
+ * the operation need no table of their own.
+ */
+export function validateOperation(input: OperationInput, table: CurrencyTable): { errors: FieldErrors } | { request: OperationRequest } {
   const errors: FieldErrors = {}
   const currency = input.currency.trim().toUpperCase()
   const amount = input.amount.trim()
+  const known = resolveCurrency(table, currency)
   if (!isCurrencyCode(currency)) errors.currency = 'Currency must be a three-letter code such as USD.'
-  const amountError = validateAmount(amount, isCurrencyCode(currency) ? currency : 'USD')
+  else if (known === null) errors.currency = unknownCurrencyMessage(currency)
+  // Without a known currency only the amount's shape can be checked, never its decimals.
+  const amountError = known === null ? validateAmountShape(amount) : validateAmount(amount, known)
   if (amountError) errors.amount = amountError
+  const minor = known === null || amountError ? null : toMinor(amount, known)
+  const canonical = known === null || minor === null ? amount : formatMinor(minor, known)
 
   if (input.kind === 'transfer') {
     const from = input.fromUserId.trim()
@@ -56,7 +67,7 @@ export function validateOperation(input: OperationInput): { errors: FieldErrors 
     if (Object.keys(errors).length > 0) return { errors }
     return {
       request: {
-        context: { kind: 'transfer', fromUserId: from, toUserId: to, amount, currency },
+        context: { kind: 'transfer', fromUserId: from, toUserId: to, amount: canonical, currency },
         path: '/wallet/transfer',
         body: { fromUserId: from, toUserId: to, amount, currency },
       },
@@ -69,7 +80,7 @@ export function validateOperation(input: OperationInput): { errors: FieldErrors 
   if (Object.keys(errors).length > 0) return { errors }
   return {
     request: {
-      context: { kind: input.kind, userId, amount, currency },
+      context: { kind: input.kind, userId, amount: canonical, currency },
       path: `/wallet/${input.kind}`,
       body: { userId, amount, currency },
     },
@@ -79,7 +90,7 @@ export function validateOperation(input: OperationInput): { errors: FieldErrors 
 /** "Deposit of 10.00 USD to alice committed". Prefers the amount the server committed. */
 export function successMessage(context: OperationContext, tx?: Transaction): string {
   const currency = (tx?.currency ?? context.currency).toUpperCase()
-  const amount = normalizeAmount(tx?.amount ?? context.amount, currency)
+  const amount = tx?.amount ?? context.amount
   switch (context.kind) {
     case 'deposit':
       return `Deposit of ${amount} ${currency} to ${context.userId} committed`

@@ -1,5 +1,6 @@
 // Builders for test data, so each test states only what it is about.
 import type { BalanceUpdatedEvent, HistoryItem } from '../api/types'
+import { currencyTableOf, resolveCurrency, type Currency, type CurrencyTable } from '../state/currencies'
 
 let counter = 0
 
@@ -37,4 +38,25 @@ export function base64url(text: string): string {
 export function jwt(payload: unknown): string {
   const b64 = base64url
   return `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify(payload))}.c2lnbmF0dXJl`
+}
+
+/** A currency table as GET /wallet/currencies answers it, with the codes the tests use. */
+export const CURRENCIES_BODY = {
+  default: 'USD',
+  currencies: [
+    { code: 'BHD', exponent: 3 }, { code: 'CLF', exponent: 4 }, { code: 'EUR', exponent: 2 },
+    { code: 'JPY', exponent: 0 }, { code: 'KWD', exponent: 3 }, { code: 'USD', exponent: 2 },
+    { code: 'XAF', exponent: 0 },
+  ],
+}
+
+export function currencyTable(): CurrencyTable {
+  return currencyTableOf(CURRENCIES_BODY)
+}
+
+/** A currency the test table holds; throws for any other, so a typo cannot pass quietly. */
+export function currency(code: string): Currency {
+  const found = resolveCurrency(currencyTable(), code)
+  if (found === null) throw new Error(`no ${code} in the test table`)
+  return found
 }

@@ -8,9 +8,11 @@ import pytest
 from wallet.domain.access import Principal
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import DEPOSITS_ACCOUNT, PAYOUTS_ACCOUNT, Posting, Rejection, Transaction
+from wallet.domain.money import Currency
 from wallet.service_layer.ports import HistoryEntry
 from wallet.service_layer.views import (
     balances_view,
+    currencies_view,
     entry_of,
     history_item,
     outcome_view,
@@ -120,3 +122,10 @@ def test_balances_view_formats_each_currency_and_sorts_them() -> None:
 def test_balances_view_reads_a_currency_never_used_as_zero() -> None:
     view = balances_view("alice", "KWD", {})
     assert (view["balance"], view["balances"]) == ("0.000", {})
+
+
+def test_the_currency_table_is_sorted_by_code_and_names_the_configured_default() -> None:
+    view = currencies_view(Currency("EUR", 2), {"XAF": 0, "USD": 2, "CLF": 4})
+    assert view == {"default": "EUR", "currencies": [
+        {"code": "CLF", "exponent": 4}, {"code": "USD", "exponent": 2},
+        {"code": "XAF", "exponent": 0}]}

@@ -1,11 +1,12 @@
 """What clients see: decimal strings, camelCase, and nothing they may not read."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from wallet.domain.access import Principal
 from wallet.domain.events import CommandRejected, Outcome
 from wallet.domain.ledger import SYSTEM_ACCOUNTS, Posting, Transaction
-from wallet.domain.money import currency_of, format_minor
+from wallet.domain.money import Currency, currency_of, format_minor
 from wallet.service_layer.ports import HistoryEntry
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -81,3 +82,9 @@ def balances_view(user_id: str, currency: str, balances: dict[str, int]) -> dict
         "balance": money(balances.get(currency, 0), currency),
         "balances": {code: money(minor, code) for code, minor in sorted(balances.items())},
     }
+
+
+def currencies_view(default: Currency, exponents: Mapping[str, int]) -> dict[str, Any]:
+    """The currency table as the dashboard reads it: by code, so the answer never reorders."""
+    table = [{"code": code, "exponent": exponent} for code, exponent in sorted(exponents.items())]
+    return {"default": default.code, "currencies": table}

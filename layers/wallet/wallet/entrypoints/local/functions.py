@@ -19,6 +19,7 @@ HTTP_ROUTES = (
     ("GET", "/wallet/history/{userId}", "history"),
     ("GET", "/wallet/history", "history"),  # every wallet: operators only
     ("GET", "/wallet/transactions/{id}", "transaction"),
+    ("GET", "/wallet/currencies", "currencies"),
 )
 CONSUMER, RELAY = "ledger_consumer", "ws_relay"
 

@@ -1,0 +1,21 @@
+"""GET /wallet/currencies: every currency the wallet accepts, with its minor-unit exponent."""
+
+from typing import Any
+
+from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
+from wallet.entrypoints import api
+from wallet.entrypoints.request import Request
+from wallet.service_layer.views import currencies_view
+
+# The table changes only with a deploy, so clients may keep it for a while. `private`:
+# the route needs a token, and a shared cache must not answer for it without one.
+CACHE_MAX_AGE_S = 3600
+
+
+def handler(event: api.Event, context: object) -> dict[str, Any]:
+    return api.handle(event, currencies)
+
+
+def currencies(request: Request) -> api.Response:
+    view = currencies_view(request.container.config.default_currency, MINOR_UNIT_EXPONENTS)
+    return api.Response(200, view, {"Cache-Control": f"private, max-age={CACHE_MAX_AGE_S}"})
