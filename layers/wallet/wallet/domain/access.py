@@ -11,6 +11,18 @@ USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # no `:`, so no user can name a 
 
 
 @dataclass(frozen=True)
+class SocketLimits:
+    """How many websockets one user (by `sub`), and one relay process, may hold open.
+
+    Each open socket holds buffers and a file descriptor: without a cap one
+    token can exhaust the process for everyone.
+    """
+
+    per_user_max: int = 16
+    per_process_max: int = 10_000
+
+
+@dataclass(frozen=True)
 class Principal:
     subject: str
     role: str
