@@ -298,6 +298,16 @@ class RecordingSender:
 
 
 @dataclass
+class RecordingCloser:
+    """A websocket closer: records each hang-up as (connection id, close code, reason)."""
+
+    hung_up: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def __call__(self, connection_id: str, code: int, reason: str) -> None:
+        self.hung_up.append((connection_id, code, reason))
+
+
+@dataclass
 class Stack:
     """The service layer wired to fakes the way bootstrap wires it to real adapters."""
 

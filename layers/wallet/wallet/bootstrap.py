@@ -121,7 +121,8 @@ def build(
     return Container(
         config, store, log, pubsub, cache, dead_letters, tokens, wallet,
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC)),
-        Relay(MemoryConnections() if connections is None else connections, tokens),
+        Relay(MemoryConnections() if connections is None else connections, tokens,
+              config.socket_limits),
         subscriptions,
     )
 

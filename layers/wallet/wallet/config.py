@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wallet.domain.access import SocketLimits
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
@@ -57,6 +58,7 @@ class Config:
     redis_url: str | None = field(default=None, repr=False)  # unset: in-process pub/sub and cache
     redis_namespace: str = "wallet"
     role: str = "all"  # for Lambda-style handlers; `wallet serve --role` overrides it
+    socket_limits: SocketLimits = field(default_factory=SocketLimits)  # per user, per process
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -85,6 +87,11 @@ class Config:
             redis_url=source.optional("WALLET_REDIS_URL", _REDIS_URL, "redis://host:port[/db]"),
             redis_namespace=source.name("WALLET_REDIS_NAMESPACE", "wallet"),
             role=source.choice("WALLET_ROLE", "all", PROCESS_ROLES, upper=False),
+            socket_limits=SocketLimits(
+                source.integer("WALLET_WEBSOCKETS_PER_USER_MAX", SocketLimits.per_user_max,
+                               1, 100_000),
+                source.integer("WALLET_WEBSOCKETS_PER_PROCESS_MAX",
+                               SocketLimits.per_process_max, 1, 1_000_000)),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:

@@ -108,3 +108,57 @@ def test_garbage_is_refused(token: str) -> None:
 def test_a_short_secret_is_a_programmer_error() -> None:
     with pytest.raises(AssertionError):
         JwtTokens("too-short")
+
+
+def raw_signed(payload: str) -> str:
+    """A token whose claims are this exact JSON text, so non-Python JSON (1e400) can be sent."""
+    header = segment({"alg": "HS256", "typ": "JWT"})
+    body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    signature = jwt.api_jws.get_algorithm_by_name("HS256").sign(
+        f"{header}.{body}".encode(), SECRET.encode())
+    return f"{header}.{body}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+SOON = int(time.time()) + 3600
+NOT_NUMERIC_DATES = [str(SOON), float(SOON), True, 10**30, 0, -1, [SOON], {"at": SOON}]
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", NOT_NUMERIC_DATES, ids=repr)
+def test_a_time_claim_must_be_a_whole_number_of_seconds_in_range(
+    claim: str, value: object
+) -> None:
+    """A numeric string or a float is not an integer, and 10^30 is no date at all."""
+    with pytest.raises(Unauthorized) as refused:
+        TOKENS.verify(signed(claims(**{claim: value})))
+    assert claim in refused.value.message
+    assert SECRET not in refused.value.message
+
+
+@pytest.mark.parametrize("literal", ["1e400", "NaN", "-Infinity", "1.0", "9" * 5000])
+def test_a_time_claim_that_python_cannot_hold_as_an_int_is_refused(literal: str) -> None:
+    base = '{"sub": "alice", "role": "user"'
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(raw_signed(f'{base}, "exp": {literal}}}'))
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(raw_signed(f'{base}, "exp": {SOON}, "iat": {literal}}}'))
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_integer_iat_and_nbf_in_the_past_are_accepted(claim: str) -> None:
+    assert TOKENS.verify(signed(claims(**{claim: int(time.time()) - 5}))) == ALICE
+
+
+def test_a_token_not_yet_valid_is_refused() -> None:
+    with pytest.raises(Unauthorized, match="not yet valid"):
+        TOKENS.verify(signed(claims(nbf=int(time.time()) + 600)))
+
+
+def test_a_token_issued_in_the_future_is_refused() -> None:
+    with pytest.raises(Unauthorized, match="iat"):
+        TOKENS.verify(signed(claims(iat=int(time.time()) + 600)))
+
+
+def test_the_principal_carries_the_tokens_expiry() -> None:
+    """The websocket relay closes a socket at this instant."""
+    assert TOKENS.verify(signed(claims(exp=SOON))).expires_at_epoch_s == SOON

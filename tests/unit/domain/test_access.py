@@ -65,3 +65,11 @@ def test_the_role_decides_who_is_an_operator() -> None:
 def test_a_principal_cannot_hold_an_unknown_role() -> None:
     with pytest.raises(AssertionError):
         Principal("alice", "admin")
+
+
+def test_a_principal_expires_at_its_tokens_exp_and_one_without_never_does() -> None:
+    expiring = Principal("alice", "user", expires_at_epoch_s=100)
+    assert not expiring.expired(99.9)
+    assert expiring.expired(100)
+    assert not Principal("alice", "user").expired(10**12)
+    assert expiring == Principal("alice", "user")  # the expiry is no part of who it is

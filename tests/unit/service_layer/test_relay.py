@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.adapters.memory_connections import MemoryConnections
-from wallet.domain.errors import Unauthorized
+from wallet.domain.access import Principal, SocketLimits
+from wallet.domain.errors import TooManyConnections, Unauthorized
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import DEPOSITS_ACCOUNT, Posting, Rejection, Transaction
-from wallet.service_layer.relay import Relay
+from wallet.service_layer.relay import TOKEN_EXPIRED, Relay
 
-from ..fakes import ALICE, BOB, NOW, OPERATOR, SECRET, RecordingSender
+from ..fakes import ALICE, BOB, NOW, OPERATOR, SECRET, RecordingCloser, RecordingSender
 
 TOKENS = JwtTokens(SECRET)
 
@@ -106,3 +107,59 @@ def test_disconnect_stops_the_pushes(relay: Relay, sender: RecordingSender) -> N
     relay.disconnect("alice-1")
     relay.fan_out([DEPOSIT])
     assert received(sender, "alice-1") == []
+
+
+class Clock:
+    def __init__(self, now_s: float) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def expiring_relay(sender: RecordingSender, closer: RecordingCloser, clock: Clock) -> Relay:
+    """alice's token ends at 1000 s, the operator's at 2000 s."""
+    connections = MemoryConnections(sender, closer)
+    for connection_id, principal in (("alice-1", Principal("alice", "user", 1000)),
+                                     ("ops-1", Principal("ops", "operator", 2000))):
+        connections.add(connection_id, principal, SocketLimits())
+    return Relay(connections, TOKENS, clock=clock)
+
+
+def test_no_event_reaches_a_connection_after_its_token_expired(sender: RecordingSender) -> None:
+    closer, clock = RecordingCloser(), Clock(999)
+    relay = expiring_relay(sender, closer, clock)
+    relay.fan_out([DEPOSIT])
+    clock.now_s = 1000
+    relay.fan_out([DEPOSIT])
+    assert len(received(sender, "alice-1")) == 1
+    assert len(received(sender, "ops-1")) == 2
+    assert closer.hung_up == [("alice-1", *TOKEN_EXPIRED)]
+    relay.fan_out([DEPOSIT])
+    assert closer.hung_up == [("alice-1", *TOKEN_EXPIRED)]  # forgotten: hung up once
+
+
+def test_expire_hangs_up_on_every_expired_connection_and_only_those(
+    sender: RecordingSender
+) -> None:
+    closer, clock = RecordingCloser(), Clock(1500)
+    relay = expiring_relay(sender, closer, clock)
+    assert relay.expire() == 1
+    assert closer.hung_up == [("alice-1", *TOKEN_EXPIRED)]
+    assert relay.expire() == 0
+    relay.fan_out([DEPOSIT])
+    assert received(sender, "alice-1") == []
+    assert len(received(sender, "ops-1")) == 1
+
+
+def test_the_expiry_close_says_why_with_an_application_code() -> None:
+    code, reason = TOKEN_EXPIRED
+    assert 4000 <= code <= 4999 and reason == "token expired"
+
+
+def test_connect_over_the_users_cap_is_refused() -> None:
+    relay = Relay(MemoryConnections(), TOKENS, SocketLimits(per_user_max=1, per_process_max=5))
+    relay.connect("a-1", TOKENS.issue(ALICE, 60))
+    with pytest.raises(TooManyConnections):
+        relay.connect("a-2", TOKENS.issue(ALICE, 60))
+    assert relay.connect("b-1", TOKENS.issue(BOB, 60)) == BOB

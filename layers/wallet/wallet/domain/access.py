@@ -1,7 +1,7 @@
 """Who may read or move which wallet. Pure rules; the token check is an adapter."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import Forbidden
@@ -11,12 +11,30 @@ USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # no `:`, so no user can name a 
 
 
 @dataclass(frozen=True)
+class SocketLimits:
+    """How many websockets one user (by `sub`), and one relay process, may hold open.
+
+    Each open socket holds buffers and a file descriptor: without a cap one
+    token can exhaust the process for everyone.
+    """
+
+    per_user_max: int = 16
+    per_process_max: int = 10_000
+
+
+@dataclass(frozen=True)
 class Principal:
     subject: str
     role: str
+    # When the credential ends, not who it is: two tokens of one user are one principal.
+    expires_at_epoch_s: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         assert self.role in ROLES, "token roles are validated before a principal exists"
+
+    def expired(self, now_epoch_s: float) -> bool:
+        """A principal with no expiry (one the process made itself) never expires."""
+        return self.expires_at_epoch_s is not None and now_epoch_s >= self.expires_at_epoch_s
 
     @property
     def is_operator(self) -> bool:

@@ -56,6 +56,10 @@ class BalanceLimitExceeded(WalletError):
     code = "balance_limit_exceeded"
 
 
+class TooManyConnections(WalletError):
+    code = "too_many_connections"
+
+
 class Unavailable(WalletError):
     code = "unavailable"
 

@@ -26,6 +26,7 @@ STATUS_BY_CODE = {
     "method_not_allowed": 405, "idempotency_key_reused": 409, "payload_too_large": 413,
     "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
     "unavailable": 503,
+    "too_many_connections": 429,
 }
 
 Event = Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""API Gateway websocket events for the relay: connect, disconnect, default, and fan-out."""
+"""API Gateway websocket events for the relay: connect, disconnect, default, fan-out, expiry."""
 
 import json
 import logging
@@ -7,11 +7,18 @@ from typing import Any
 
 from wallet import bootstrap
 from wallet.domain.codec import decode_outcome
-from wallet.domain.errors import Unauthorized
+from wallet.domain.errors import WalletError
+from wallet.entrypoints.api import error_response
 
 log = logging.getLogger("wallet.relay")
 
 FAN_OUT_SOURCE = "wallet.events"
+EXPIRY_SOURCE = "wallet.expiry"  # a schedule's event: hang up on sockets whose token expired
+# A ping is 17 characters. Anything much longer is not one, and is refused unparsed, so a
+# client cannot spend the relay's CPU (or its C stack, with "[" * 100000) on JSON.
+MESSAGE_CHARS_MAX = 1024
+_PING_PLEASE = {"event": "error", "error": {"code": "validation_error",
+                                            "message": "send {\"action\": \"ping\"}"}}
 
 
 def handle(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -19,30 +26,34 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
     if event.get("source") == FAN_OUT_SOURCE:
         sent = relay.fan_out([decode_outcome(m) for m in event.get("messages") or []])
         return {"statusCode": 200, "sent": sent}
+    if event.get("source") == EXPIRY_SOURCE:
+        return {"statusCode": 200, "closed": relay.expire()}
     context = event.get("requestContext") or {}
     route, connection_id = context.get("routeKey"), str(context.get("connectionId"))
     if route == "$connect":
         token = (event.get("queryStringParameters") or {}).get("token", "")
         try:
             principal = relay.connect(connection_id, token)
-        except Unauthorized as error:
-            body = {"error": {"code": error.code, "message": error.message}}
-            return {"statusCode": 401, "body": json.dumps(body)}
+        except WalletError as error:  # a bad token, or a cap that is full
+            refused = error_response(error)
+            return {"statusCode": refused.status, "body": json.dumps(refused.body)}
         log.info("websocket connected", extra={"connection": connection_id,
                                                 "role": principal.role})
         return {"statusCode": 200}
     if route == "$disconnect":
         relay.disconnect(connection_id)
         return {"statusCode": 200}
-    return {"statusCode": 200, "body": json.dumps(_reply(event.get("body")))}
+    return {"statusCode": 200, "body": json.dumps(_reply(event))}
 
 
-def _reply(body: object) -> dict[str, Any]:
+def _reply(event: Mapping[str, Any]) -> dict[str, Any]:
+    body = event.get("body")
+    if event.get("isBase64Encoded") or not isinstance(body, str) or len(body) > MESSAGE_CHARS_MAX:
+        return _PING_PLEASE
     try:
-        action = json.loads(str(body or "{}")).get("action")
-    except (ValueError, AttributeError):
-        action = None
-    if action == "ping":
+        message = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the decoder's stack
+        return _PING_PLEASE
+    if isinstance(message, dict) and message.get("action") == "ping":
         return {"event": "pong"}
-    return {"event": "error", "error": {"code": "validation_error",
-                                        "message": "send {\"action\": \"ping\"}"}}
+    return _PING_PLEASE

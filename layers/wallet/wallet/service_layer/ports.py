@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from wallet.domain.access import Principal
+from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.commands import Envelope
 from wallet.domain.events import Outcome
 from wallet.domain.ledger import BalanceKey
@@ -226,10 +226,13 @@ class TokenCodec(abc.ABC):
 
 
 class Connections(abc.ABC):
-    """Websocket connections the relay may push to."""
+    """Websocket connections the relay may push to, and hang up on."""
 
     @abc.abstractmethod
-    def add(self, connection_id: str, principal: Principal) -> None: ...
+    def add(self, connection_id: str, principal: Principal, limits: SocketLimits) -> None:
+        """Raises TooManyConnections when this user holds `limits.per_user_max` already, and
+        Unavailable when the registry holds `limits.per_process_max`. Check and add are one
+        step, so racing connects cannot overshoot a cap."""
 
     @abc.abstractmethod
     def remove(self, connection_id: str) -> None: ...
@@ -241,3 +244,11 @@ class Connections(abc.ABC):
     @abc.abstractmethod
     def send(self, connection_id: str, text: str) -> bool:
         """False when the connection is gone; the relay then forgets it."""
+
+    @abc.abstractmethod
+    def expired(self, now_epoch_s: float) -> list[str]:
+        """Connections whose token has expired by now."""
+
+    @abc.abstractmethod
+    def hang_up(self, connection_id: str, code: int, reason: str) -> None:
+        """Closes the client's socket with this close code; messages not yet sent are dropped."""

@@ -1,28 +1,49 @@
-"""The websocket relay: who is connected, and which committed events each may see."""
+"""The websocket relay: who is connected, and which committed events each may see.
+
+A socket lives no longer than its token. Two checks make that hold: fan-out
+never sends to a connection whose token has expired (it hangs up instead),
+and `expire` hangs up on the expired ones that no event touched.
+"""
 
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
-from wallet.domain.access import Principal
+from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.events import Outcome, TransactionCommitted
 from wallet.service_layer.ports import Connections, TokenCodec
 from wallet.service_layer.views import balance_updated
 
 log = logging.getLogger("wallet.relay")
 
+# 4000-4999 are the application's own close codes (RFC 6455 7.4.2); a client reads this one
+# as "sign in again", not as a network failure to retry with the same token.
+TOKEN_EXPIRED = (4001, "token expired")
+DEFAULT_LIMITS = SocketLimits()
+
 
 class Relay:
-    def __init__(self, connections: Connections, tokens: TokenCodec) -> None:
+    def __init__(self, connections: Connections, tokens: TokenCodec,
+                 limits: SocketLimits = DEFAULT_LIMITS,
+                 clock: Callable[[], float] = time.time) -> None:
         self._connections, self._tokens = connections, tokens
+        self._limits, self._clock = limits, clock
 
     def connect(self, connection_id: str, token: str) -> Principal:
         principal = self._tokens.verify(token)
-        self._connections.add(connection_id, principal)
+        self._connections.add(connection_id, principal, self._limits)
         return principal
 
     def disconnect(self, connection_id: str) -> None:
         self._connections.remove(connection_id)
+
+    def expire(self) -> int:
+        """Hangs up on every connection whose token has expired; returns how many."""
+        expired = self._connections.expired(self._clock())
+        for connection_id in expired:
+            self._hang_up_expired(connection_id)
+        return len(expired)
 
     def fan_out(self, outcomes: Sequence[Outcome]) -> int:
         """Pushes one balanceUpdated per touched wallet; returns how many messages went out."""
@@ -33,10 +54,9 @@ class Relay:
         return sent
 
     def _push(self, committed: TransactionCommitted) -> int:
-        transaction, sent = committed.transaction, 0
+        transaction, sent, now_s = committed.transaction, 0, self._clock()
         for posting in transaction.user_postings:
-            audience = [connection for connection, _ in self._connections.audience(
-                [posting.account_id])]
+            audience = self._live_audience(posting.account_id, now_s)
             if not audience:
                 continue  # nobody listens: skip the rendering, the common case under load
             text = json.dumps(balance_updated(transaction, posting), separators=(",", ":"))
@@ -47,3 +67,18 @@ class Relay:
                     log.info("dropping closed connection", extra={"connection": connection_id})
                     self._connections.remove(connection_id)
         return sent
+
+    def _live_audience(self, account_id: str, now_s: float) -> list[str]:
+        """Who may see this wallet's event now; an expired listener is hung up on instead."""
+        live = []
+        for connection_id, principal in self._connections.audience([account_id]):
+            if principal.expired(now_s):
+                self._hang_up_expired(connection_id)
+            else:
+                live.append(connection_id)
+        return live
+
+    def _hang_up_expired(self, connection_id: str) -> None:
+        log.info("closing websocket: token expired", extra={"connection": connection_id})
+        self._connections.hang_up(connection_id, *TOKEN_EXPIRED)
+        self._connections.remove(connection_id)

@@ -55,7 +55,8 @@ def serve(config: Config, role: str = "all") -> None:
     assert role_problem(config, role) is None, "the CLI checks the role first"
     logs.configure(config.log_level)
     sockets = Sockets()
-    container = bootstrap.build(config, role=role, connections=MemoryConnections(sockets.send))
+    container = bootstrap.build(config, role=role, connections=MemoryConnections(
+        sockets.send, sockets.hang_up))
     bootstrap.install(container)
     handlers = load_handlers(functions_dir())
     executor = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="handler")

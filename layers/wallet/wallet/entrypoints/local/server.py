@@ -15,25 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
+from wallet.entrypoints.local import websocket
 from wallet.entrypoints.local.dashboard import Dashboard
-from wallet.entrypoints.local.events import (
-    http_event,
-    request_id,
-    to_response,
-    websocket_event,
-)
+from wallet.entrypoints.local.events import http_event, request_id, to_response
 from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
 from wallet.entrypoints.local.sockets import Sockets
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
 
-WEBSOCKET_HEARTBEAT_S = 30
 API, WEBSOCKETS = "api", "websockets"  # the parts a runtime serves; each role picks some
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -77,28 +72,7 @@ class LocalRuntime:
         return view
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        connection_id = str(uuid.uuid4())
-        socket = web.WebSocketResponse(heartbeat=WEBSOCKET_HEARTBEAT_S)
-        self.sockets.open(connection_id, socket)  # before $connect, so no event is missed
-        query = {"token": request.query.get("token", "")}
-        connected = await self._invoke(RELAY, websocket_event(
-            "$connect", connection_id, queryStringParameters=query))
-        if connected["statusCode"] != 200:
-            self.sockets.close(connection_id)
-            return to_response({**connected, "headers": {}})
-        await socket.prepare(request)
-        drain = asyncio.create_task(self.sockets.drain(connection_id))
-        try:
-            async for message in socket:
-                if message.type == WSMsgType.TEXT:
-                    reply = await self._invoke(RELAY, websocket_event(
-                        "$default", connection_id, body=message.data))
-                    self.sockets.send(connection_id, reply.get("body") or "{}")
-        finally:
-            self.sockets.close(connection_id)
-            await self._invoke(RELAY, websocket_event("$disconnect", connection_id))
-            await asyncio.wait_for(drain, timeout=5)
-        return socket
+        return await websocket.serve(request, self.sockets, self._invoke)
 
     async def _start_relay(self, app: web.Application) -> None:
         self.sockets.bind(asyncio.get_running_loop())
