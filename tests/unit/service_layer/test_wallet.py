@@ -390,3 +390,52 @@ def test_only_operators_read_every_wallets_history() -> None:
     entries, more = wallet.service.history(OPERATOR, every)
     assert sorted(e.account_id for e in entries) == ["alice", "bob"]
     assert not more
+
+
+# --- issue 8: replays are marked, and a Location reports only its own request ---------------
+
+
+def test_a_copy_resolved_by_another_copys_event_is_a_replay() -> None:
+    """Two copies in flight at once: only the copy whose attempt applied is the first answer."""
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    wallet.log.hold = False  # the second append delivers both copies in one batch
+    again = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert first.outcome is None
+    assert committed(again).transaction.id == first.command_id
+    assert again.replayed
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+
+
+def test_a_copy_that_finds_another_copys_outcome_in_the_store_is_a_replay() -> None:
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    wallet.pubsub.subscriptions.clear()  # no event: the waiter falls back on the store
+    wallet.log.hold = False
+    again = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert committed(again).transaction.id == again.command_id
+    assert again.replayed
+
+
+def test_the_copy_whose_attempt_applied_is_not_a_replay_even_from_the_store() -> None:
+    wallet = stack(wait_for_commit_ms=0)
+    wallet.pubsub.subscriptions.clear()
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert committed(first) and not first.replayed
+
+
+def test_a_location_reports_only_the_outcome_of_its_own_request() -> None:
+    """Two bodies under one key, both answered 202: the loser's Location must not say committed."""
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    ten = wallet.service.submit(ALICE, Deposit("alice", 1000, "USD"), "key-1")
+    one = wallet.service.submit(ALICE, Deposit("alice", 100, "USD"), "key-1")
+    assert ten.outcome is None and one.outcome is None
+    assert ten.request_hash != one.request_hash
+    assert wallet.service.lookup(ALICE, ten.command_id, ten.request_hash) is None  # pending
+    wallet.log.deliver()
+    outcome = wallet.service.lookup(ALICE, ten.command_id, ten.request_hash)
+    assert isinstance(outcome, TransactionCommitted)
+    assert outcome.transaction.amount_minor == 1000
+    with pytest.raises(IdempotencyKeyReused):
+        wallet.service.lookup(ALICE, one.command_id, one.request_hash)
+    assert wallet.service.lookup(OPERATOR, ten.command_id) == outcome  # no fingerprint: as before

@@ -73,8 +73,15 @@ def _ledger(dialect: Dialect) -> list[str]:
     return [*statements(tables), *dialect.append_only(JOURNAL_TABLES)]
 
 
+def _attempts(dialect: Dialect) -> list[str]:
+    """NULL for rows written before: no waiter of theirs is still in flight to ask."""
+    return ["ALTER TABLE transactions ADD COLUMN attempt_id TEXT"]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the journal and balances, with the journal append-only", _ledger),
+    Migration(2, "which submission applied each command, so every other copy is a replay",
+              _attempts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1)), \

@@ -5,7 +5,10 @@ so the ledger only ever sees well-formed, authorised requests.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
+
+REQUEST_HASH = re.compile(r"[0-9a-f]{64}")  # what request_hash returns: SHA-256 in hex
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class Envelope:
     command_id: str
     request_hash: str
     command: LedgerCommand
+    # Which submission carried it: every copy of one request shares the id and the hash,
+    # and only the copy whose attempt applied is the first answer; all others are replays.
+    # Empty in records appended before attempts existed.
+    attempt_id: str = ""
 
 
 def request_hash(command: LedgerCommand) -> str:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from wallet.bootstrap import Container
 from wallet.domain.access import USER_ID, Principal
+from wallet.domain.commands import REQUEST_HASH
 from wallet.domain.errors import (
     PayloadTooLarge,
     Unauthorized,
@@ -50,6 +51,13 @@ class Request:
             raise ValidationError(
                 "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
         return key
+
+    def request_fingerprint(self) -> str | None:
+        """The `request` of a 202's Location: the one request whose outcome it may report."""
+        raw = self.query.get("request")
+        if raw is not None and not REQUEST_HASH.fullmatch(raw):
+            raise ValidationError("request must be the fingerprint a Location carries", "request")
+        return raw
 
     @cached_property
     def fields(self) -> Mapping[str, Any]:
