@@ -134,7 +134,7 @@ def test_from_and_to_are_parsed(field: str, raw: str, moment: datetime) -> None:
     query = filters(**{field: raw}).query
     parsed = query.created_from if field == "from" else query.created_to
     assert parsed == moment
-    assert parsed.utcoffset() == moment.utcoffset()
+    assert parsed.utcoffset() == timedelta(0), "the edge hands on UTC, where the store compares"
 
 
 def test_a_bare_to_date_in_basic_format_covers_the_whole_day() -> None:
@@ -193,3 +193,18 @@ def test_a_cursor_is_refused_under_the_other_sort() -> None:
     refused("cursor", sort="amount", cursor=by_time)
     refused("cursor", cursor=by_amount)
     refused("cursor", sort="amount", cursor=encoded(b"a1."))
+
+
+@pytest.mark.parametrize(("field", "raw"), [
+    ("from", "0001-01-01T00:00:00+01:00"), ("to", "0001-01-01T00:00:00+01:00"),
+    ("from", "9999-12-31T23:59:59-01:00"), ("to", "9999-12-31T23:59:59-01:00"),
+])
+def test_a_date_time_beyond_the_calendar_in_utc_is_refused_naming_the_field(
+        field: str, raw: str) -> None:
+    refused(field, **{field: raw})
+
+
+def test_the_last_day_of_the_calendar_covers_its_whole_day() -> None:
+    query = filters(**{"from": "9999-12-31", "to": "9999-12-31"}).query
+    assert query.created_from == datetime(9999, 12, 31, tzinfo=UTC)
+    assert query.created_to == datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)

@@ -39,7 +39,7 @@ def decode_envelope(data: bytes) -> Envelope:
         attempt_id = str(body.pop("attempt", ""))  # records logged before attempts have none
         command = command_type(**body)
         _check_fields(command)
-    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValidationError(f"undecodable command: {exc!r}"[:200]) from exc
     return Envelope(envelope_id, request_hash, command, attempt_id)
 

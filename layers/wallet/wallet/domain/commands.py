@@ -8,6 +8,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from wallet.domain.errors import SameWallet
+
 REQUEST_HASH = re.compile(r"[0-9a-f]{64}")  # what request_hash returns: SHA-256 in hex
 
 
@@ -40,7 +42,9 @@ class Transfer:
     currency: str
 
     def __post_init__(self) -> None:
-        assert self.from_user_id != self.to_user_id, "a transfer needs two wallets"
+        """Input, not a programmer error: a log record or a request may well ask it."""
+        if self.from_user_id == self.to_user_id:
+            raise SameWallet("a transfer needs two different wallets")
 
     @property
     def wallet_id(self) -> str:

@@ -87,6 +87,10 @@ class Book:
         if rejection is not None:
             return rejection
         postings = (self._move(debited, -amount, currency), self._move(credited, amount, currency))
+        assert sum(p.amount_minor for p in postings) == 0, "a transaction's postings sum to zero"
+        assert all(p.balance_after_minor >= 0 for p in postings
+                   if p.account_id not in SYSTEM_ACCOUNTS), \
+            "a user balance is never negative after posting"
         return Transaction(transaction_id, kind_of(command), currency, amount, now, postings)
 
     def _check(self, debited: str, credited: str, amount: int, currency: str) -> Rejection | None:

@@ -3,7 +3,7 @@
 import base64
 import binascii
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
@@ -100,10 +100,13 @@ def _moment(raw: str | None, field: str, end_of_day: bool) -> datetime | None:
     except ValueError:
         pass
     else:
-        start = datetime.combine(day, time(), UTC)
-        return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+        return datetime.combine(day, time.max if end_of_day else time(), UTC)
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError as exc:
         raise ValidationError(f"{field} must be an ISO 8601 date or date-time", field) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # in UTC now, where the store compares: an offset may push it past year 1 or 9999
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise ValidationError(f"{field} must fall within the years 1 to 9999 in UTC",
+                              field) from exc
