@@ -8,6 +8,7 @@ from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer, req
 from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.domain.money import ExactDecimal
 from wallet.service_layer.ports import AmountRange, HistoryQuery
 from wallet.service_layer.waiters import OutcomeWaiters
 from wallet.service_layer.wallet import HistoryFilters, Submitted, WalletService
@@ -24,6 +25,13 @@ from ..fakes import (
     UnreachableReadsStore,
     stack,
 )
+
+
+def exact(text: str) -> ExactDecimal:
+    """A bound as the edge hands it on: parsed once, typed, with no HTTP field attached."""
+    value = ExactDecimal.parse(text)
+    assert value is not None, text
+    return value
 
 
 def committed(submitted: Submitted) -> TransactionCommitted:
@@ -306,7 +314,8 @@ def test_history_of_another_users_wallet_is_forbidden() -> None:
 
 def test_history_amount_ranges_are_derived_for_each_currency_the_wallet_holds() -> None:
     wallet = history_wallet()
-    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1.5", amount_max="10.555")
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min=exact("1.5"),
+                             amount_max=exact("10.555"))
     wallet.service.history(ALICE, filters)
     assert wallet.store.history_queries[-1].amount_ranges == (
         AmountRange("JPY", 2, 10), AmountRange("USD", 150, 1055))
@@ -314,7 +323,7 @@ def test_history_amount_ranges_are_derived_for_each_currency_the_wallet_holds() 
 
 def test_history_amount_range_follows_the_currency_filter() -> None:
     wallet = history_wallet()
-    filters = HistoryFilters(HistoryQuery("alice", 10, currency="KWD"), amount_max="2")
+    filters = HistoryFilters(HistoryQuery("alice", 10, currency="KWD"), amount_max=exact("2"))
     wallet.service.history(ALICE, filters)
     assert wallet.store.history_queries[-1].amount_ranges == (AmountRange("KWD", None, 2000),)
 
@@ -327,7 +336,7 @@ def test_history_without_amount_bounds_has_no_ranges() -> None:
 
 def test_history_amount_bounds_on_an_empty_wallet_find_nothing() -> None:
     wallet = stack()
-    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1")
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min=exact("1"))
     assert wallet.service.history(ALICE, filters) == ([], False)
     assert wallet.store.history_queries == []
 
@@ -339,7 +348,7 @@ def test_history_amount_bounds_stay_within_what_the_store_can_compare() -> None:
     the request ends as a 500 instead of an empty page.
     """
     wallet = history_wallet()
-    huge = "9" * 20
+    huge = exact("9" * 20)
     filters = HistoryFilters(HistoryQuery("alice", 10, currency="USD"), huge, huge)
     wallet.service.history(ALICE, filters)
     (bounds,) = wallet.store.history_queries[-1].amount_ranges

@@ -15,7 +15,14 @@ from wallet.adapters.sql_dialect import Cursor, Dialect
 from wallet.adapters.sql_migrations import migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import BalanceKey, Posting, Rejection, Transaction, kind_of
+from wallet.domain.ledger import (
+    BalanceKey,
+    Posting,
+    Rejection,
+    Transaction,
+    entry_type,
+    kind_of,
+)
 from wallet.service_layer.ports import (
     Applied,
     HistoryEntry,
@@ -144,16 +151,10 @@ def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
     rows = []
     for posting in t.postings:
         other = next(p.account_id for p in t.postings if p is not posting)
-        rows.append((t.id, _entry_type(t.kind, posting.amount_minor), t.currency,
+        rows.append((t.id, entry_type(t.kind, posting.amount_minor), t.currency,
                      posting.amount_minor, posting.balance_after_minor, other, created,
                      posting.account_id))
     return rows
-
-
-def _entry_type(kind: str, amount_minor: int) -> str:
-    if kind != "transfer":
-        return kind
-    return "transfer_in" if amount_minor > 0 else "transfer_out"
 
 
 def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:

@@ -8,10 +8,11 @@ from typing import Any
 from wallet import bootstrap
 from wallet.domain.codec import decode_outcome
 from wallet.domain.errors import Unauthorized
+from wallet.service_layer.ledger import EVENTS_CHANNEL
 
 log = logging.getLogger("wallet.relay")
 
-FAN_OUT_SOURCE = "wallet.events"
+FAN_OUT_SOURCE = EVENTS_CHANNEL  # a fan-out event carries that channel's messages
 
 
 def handle(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from wallet.domain.codec import encode_envelope
 from wallet.domain.commands import Envelope, LedgerCommand, request_hash
 from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.money import Currency, currency_of, parse_bound
+from wallet.domain.money import Currency, ExactDecimal, currency_of
 from wallet.service_layer.ports import (
     AmountRange,
     BalanceCache,
@@ -49,8 +49,8 @@ class Submitted:
 @dataclass(frozen=True)
 class HistoryFilters:
     query: HistoryQuery  # amount_ranges are derived here, from the two bounds below
-    amount_min: str | None = None
-    amount_max: str | None = None
+    amount_min: ExactDecimal | None = None
+    amount_max: ExactDecimal | None = None
 
 
 class WalletService:
@@ -144,7 +144,7 @@ class WalletService:
         query = filters.query
         principal.authorise_read(query.account_id)
         ranges = self._amount_ranges(filters)
-        if ranges == () and (filters.amount_min or filters.amount_max):
+        if ranges == () and (filters.amount_min, filters.amount_max) != (None, None):
             return [], False  # a wallet with no currencies has nothing in any range
         entries = self._store.history(replace(query, limit=query.limit + 1, amount_ranges=ranges))
         return entries[: query.limit], len(entries) > query.limit
@@ -205,10 +205,10 @@ def _parties(outcome: Outcome) -> Sequence[str]:
 
 
 def _amount_range(currency: Currency, filters: HistoryFilters) -> AmountRange:
-    low = filters.amount_min
-    high = filters.amount_max
+    """Bounds round inward, so a range never admits an amount it excludes in decimal."""
+    low, high = filters.amount_min, filters.amount_max
     return AmountRange(
         currency.code,
-        None if low is None else parse_bound(low, currency, True, "minAmount"),
-        None if high is None else parse_bound(high, currency, False, "maxAmount"),
+        None if low is None else low.minor_units(currency, round_up=True),
+        None if high is None else high.minor_units(currency, round_up=False),
     )
