@@ -19,5 +19,5 @@ def history(request: Request) -> api.Response:
     filters = history_filters(request)
     entries, more = request.container.wallet.history(request.principal, filters)
     items = [history_item(entry) for entry in entries]
-    cursor = next_cursor(entries, filters.query.by_amount) if more else None
+    cursor = next_cursor(request, filters, entries) if more else None
     return api.ok({"items": items, "nextCursor": cursor})

@@ -13,7 +13,8 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 def transaction(request: Request) -> api.Response:
     command_id = request.path_parameters.get("id", "")
-    outcome = request.container.wallet.lookup(request.principal, command_id)
+    outcome = request.container.wallet.lookup(request.principal, command_id,
+                                              request.request_fingerprint())
     if outcome is None:
         return api.ok({"id": command_id, "status": "pending"})
     return api.ok(outcome_view(outcome, request.principal))

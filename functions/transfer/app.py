@@ -3,7 +3,7 @@
 from typing import Any
 
 from wallet.domain.commands import Transfer
-from wallet.domain.errors import ValidationError
+from wallet.domain.errors import SameWallet, ValidationError
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
 
@@ -14,6 +14,9 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 def transfer(request: Request) -> api.Response:
     source, target = request.user_id("fromUserId"), request.user_id("toUserId")
-    if source == target:
-        raise ValidationError("toUserId must differ from fromUserId", "toUserId")
-    return api.submit(request, Transfer(source, target, *request.money()))
+    try:
+        command = Transfer(source, target, *request.money())
+    except SameWallet as exc:  # the domain's rule; only the edge knows which field broke it
+        raise ValidationError(f"toUserId must differ from fromUserId: {exc.message}",
+                              "toUserId") from exc
+    return api.submit(request, command)

@@ -150,3 +150,46 @@ def test_authentication_comes_before_validation(api: httpx.Client) -> None:
         api.post("/wallet/deposit", content=b"x", headers={"Content-Type": "text/plain"}),
     ):
         error_of(response, 401, "unauthorized")
+
+
+# --- issue 8: repeated names, and the calendar's edges ---------------------------------------
+
+
+@pytest.mark.parametrize(("content", "content_type", "field"), [
+    ('{"userId": "@U", "amount": "1", "amount": "1000"}', "application/json", "amount"),
+    ("userId=@U&userId=@V&amount=1", "application/x-www-form-urlencoded", "userId"),
+])
+def test_a_repeated_field_is_400_naming_it(
+        api: httpx.Client, content: str, content_type: str, field: str) -> None:
+    user, other = unique(), unique()
+    response = api.post("/wallet/deposit", headers={**OPERATOR, "Content-Type": content_type},
+                        content=content.replace("@U", user).replace("@V", other))
+    assert error_of(response, 400, "validation_error")["field"] == field
+    for wallet in (user, other):
+        balance = api.get(f"/wallet/balance/{wallet}", headers=OPERATOR).json()["balance"]
+        assert balance == "0.00"
+
+
+def test_two_idempotency_key_headers_are_400(api: httpx.Client) -> None:
+    user = unique()
+    headers = [*auth(user).items(), ("Idempotency-Key", "k-1"), ("Idempotency-Key", "k-2")]
+    response = api.post("/wallet/deposit", json={"userId": user, "amount": "1"},
+                        headers=headers)
+    error = error_of(response, 400, "validation_error")
+    assert error["field"] == "Idempotency-Key" and "one" in error["message"]
+
+
+@pytest.mark.parametrize("field", ["from", "to"])
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_date_time_beyond_the_calendar_is_400_naming_the_field(
+        api: httpx.Client, field: str, moment: str) -> None:
+    user = unique()
+    response = api.get(f"/wallet/history/{user}", params={field: moment}, headers=auth(user))
+    assert error_of(response, 400, "validation_error")["field"] == field
+
+
+def test_the_calendars_last_day_is_a_valid_range(api: httpx.Client) -> None:
+    user = unique()
+    response = api.get(f"/wallet/history/{user}", headers=auth(user),
+                       params={"from": "0001-01-01", "to": "9999-12-31"})
+    assert response.status_code == 200, response.text

@@ -75,3 +75,34 @@ def test_concurrent_duplicates_apply_once_without_errors(server: Server) -> None
         history = client.get(f"/wallet/history/{user}", headers=auth(user)).json()["items"]
     assert len(history) == 1
     assert balance in ("5.00", "6.00") and history[0]["amount"] == balance
+
+
+REPLAY_DUPLICATES = 50
+
+
+async def duplicates(
+        urls: list[str], user: str, key: str, copies: int) -> list[tuple[int, str, bool]]:
+    """`copies` identical requests at once, spread over `urls`: (status, body, replayed)."""
+    async with aiohttp.ClientSession() as session:
+        async def one(url: str) -> tuple[int, str, bool]:
+            async with session.post(f"{url}/wallet/deposit", json={"userId": user, "amount": "5"},
+                                    headers={**auth(user), "Idempotency-Key": key}) as response:
+                replayed = response.headers.get("Idempotent-Replayed") == "true"
+                return response.status, await response.text(), replayed
+        return await asyncio.gather(*(one(urls[i % len(urls)]) for i in range(copies)))
+
+
+def check_replays_are_marked(urls: list[str]) -> None:
+    """Money moves once, and every answer but the one whose copy applied says it is a replay."""
+    user, key = unique(), unique("key")
+    answers = asyncio.run(duplicates(urls, user, key, REPLAY_DUPLICATES))
+    assert {status for status, _, _ in answers} == {201}
+    assert len({text for _, text, _ in answers}) == 1
+    firsts = [replayed for _, _, replayed in answers if not replayed]
+    assert len(firsts) == 1, f"{len(firsts)} answers claim to be the first"
+    balance = httpx.get(f"{urls[0]}/wallet/balance/{user}", headers=auth(user)).json()
+    assert balance["balance"] == "5.00"
+
+
+def test_every_concurrent_duplicate_but_the_first_is_marked_replayed(server: Server) -> None:
+    check_replays_are_marked([server.url])

@@ -1,8 +1,10 @@
 """When the ledger is slower than the caller's patience: 202, then poll the Location."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.e2e.conftest import Engine
@@ -32,7 +34,7 @@ def test_a_late_commit_answers_202_with_a_location_to_poll(impatient: Server) ->
         body = response.json()
         assert body["status"] == "pending"
         location = response.headers["Location"]
-        assert location == f"/wallet/transactions/{body['id']}"
+        assert location.startswith(f"/wallet/transactions/{body['id']}?request=")
 
         def committed() -> bool:
             polled = api.get(location, headers=auth(user))
@@ -63,3 +65,39 @@ def test_a_late_rejection_is_visible_at_the_location(impatient: Server) -> None:
         retry = api.post("/wallet/payout", json={"userId": user, "amount": "1"},
                          headers={**auth(user), "Idempotency-Key": "late"})
         assert retry.status_code == 422
+
+
+REUSED_KEY_COPIES = 8
+
+
+def test_a_location_never_reports_another_requests_outcome(impatient: Server) -> None:
+    """One key, different bodies, raced: each Location reports its own request, or 409."""
+    user, key = unique(), unique("key")
+
+    async def race() -> list[tuple[str, int, dict[str, object], str | None]]:
+        async with aiohttp.ClientSession(impatient.url) as session:
+            async def one(amount: str) -> tuple[str, int, dict[str, object], str | None]:
+                async with session.post("/wallet/deposit", json={"userId": user, "amount": amount},
+                                        headers={**auth(user), "Idempotency-Key": key}) as answer:
+                    return amount, answer.status, await answer.json(), \
+                        answer.headers.get("Location")
+            return await asyncio.gather(*(one(f"{n}.00") for n in range(1, REUSED_KEY_COPIES + 1)))
+
+    answers = asyncio.run(race())
+    pending = [(amount, location) for amount, status, _, location in answers if status == 202]
+    assert pending, "the impatient server answered every request before its commit"
+    with client(impatient) as api:
+        for amount, location in pending:
+            assert location is not None
+
+            def settled(where: str = location) -> bool:
+                return api.get(where, headers=auth(user)).json().get("status") != "pending"
+
+            wait_until(settled)
+            final = api.get(location, headers=auth(user))
+            if final.status_code == 200 and final.json()["status"] == "committed":
+                assert final.json()["amount"] == amount, "a Location reported another request"
+            else:
+                assert final.status_code == 409, final.text
+                assert final.json()["error"]["code"] == "idempotency_key_reused"
+    assert sum(status == 201 for _, status, _, _ in answers) <= 1

@@ -1,5 +1,7 @@
 """Balance, history and transaction lookups, and who may read them."""
 
+import base64
+
 import httpx
 
 from tests.e2e.server import auth, unique
@@ -132,3 +134,26 @@ def test_history_sorts_by_amount_across_pages(api: httpx.Client) -> None:
         if cursor is None:
             break
     assert amounts == ["12.00", "7.77", "5.00", "3.10", "0.25"]
+
+
+def test_a_cursor_works_only_for_the_caller_and_query_that_got_it(api: httpx.Client) -> None:
+    alice, bob = unique(), unique()
+    for cents in range(1, 4):
+        move(api, "deposit", userId=alice, amount=f"0.0{cents}")
+        move(api, "deposit", userId=bob, amount=f"0.0{cents}")
+    page = api.get(f"/wallet/history/{alice}", params={"limit": "1"}, headers=auth(alice)).json()
+    cursor = page["nextCursor"]
+    assert api.get(f"/wallet/history/{alice}", params={"limit": "1", "cursor": cursor},
+                   headers=auth(alice)).status_code == 200
+    forged = base64.urlsafe_b64encode(b"s999999").decode().rstrip("=")
+    attempts = [
+        (f"/wallet/history/{alice}", {"cursor": forged}, auth(alice)),
+        (f"/wallet/history/{bob}", {"cursor": cursor}, auth(bob)),
+        (f"/wallet/history/{alice}", {"cursor": cursor, "sort": "amount"}, auth(alice)),
+        (f"/wallet/history/{alice}", {"cursor": cursor, "type": "payout"}, auth(alice)),
+        ("/wallet/history", {"cursor": cursor}, OPERATOR),
+    ]
+    for path, params, headers in attempts:
+        response = api.get(path, params=params, headers=headers)
+        assert response.status_code == 400, (path, params, response.text)
+        assert response.json()["error"]["field"] == "cursor"

@@ -21,6 +21,7 @@ import websockets
 
 from tests.e2e.load import Settled, check_books, plan, run
 from tests.e2e.server import auth, token, unique, wait_until
+from tests.e2e.test_idempotency import check_replays_are_marked
 from tests.e2e.topology import Topology
 from tests.services.postgres import fresh_database
 from tests.services.redis import RedisServer, shared_redis_url, unique_namespace
@@ -97,6 +98,11 @@ async def _a_gateway_pushes_what_the_other_one_wrote(topology: Topology) -> None
         assert made.status_code == 201
         event = await _event_for(socket, user, "3.00")
         assert event["transaction"]["id"] == made.json()["id"]
+
+
+def test_duplicates_through_two_gateways_are_replays_but_one(topology: Topology) -> None:
+    """Which copy applied is recorded with the outcome, so every gateway marks the others."""
+    check_replays_are_marked(topology.gateways)
 
 
 def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(

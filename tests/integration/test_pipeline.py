@@ -198,7 +198,7 @@ def test_submit_returns_the_committed_outcome(pipeline: Pipeline) -> None:
     assert [p.balance_after_minor for p in first.outcome.transaction.user_postings] == [12_345]
 
     again = wallet.submit(OPERATOR, deposit, key)
-    assert again == Submitted(first.command_id, first.outcome, True)
+    assert again == Submitted(first.command_id, first.outcome, True, first.request_hash)
     with pytest.raises(IdempotencyKeyReused):
         wallet.submit(OPERATOR, Deposit(user, 1, "USD"), key)
 

@@ -44,6 +44,20 @@ def commit(store: SqlLedgerStore, command: LedgerCommand, at: datetime = AT) -> 
     return outcome
 
 
+def test_the_attempt_that_applied_is_recorded_with_the_outcome(store: SqlLedgerStore) -> None:
+    """Every copy of a request reads which attempt applied it, so only that one is not a replay."""
+    command = Deposit(unique("user"), 500, "USD")
+    sent = replace(envelope(command), attempt_id="attempt-1")
+    with store.batch() as batch:
+        book = Book(batch.load_balances({(a, "USD") for a in legs(command)}))
+        result = book.post(command, sent.command_id, AT)
+        assert isinstance(result, Transaction)
+        batch.save([(sent, TransactionCommitted(sent.command_id, sent.request_hash, result,
+                                                sent.attempt_id))], book.changed)
+    stored = store.outcome(sent.command_id)
+    assert stored is not None and stored.attempt_id == "attempt-1"
+
+
 # --- schema and connection settings ---------------------------------------------------------
 
 REFUSED_ACTIONS = {"sqlite": ("update", "delete"), "postgres": ("update", "delete", "truncate")}
@@ -98,7 +112,8 @@ def test_a_file_made_by_version_1_opens_and_upgrades_in_place(tmp_path: Path) ->
     store = SqlLedgerStore(SQLiteDialect(path))
     try:
         assert store.migrate() == SCHEMA_VERSION
-        assert isinstance(store.outcome("v1-deposit"), TransactionCommitted)
+        old = store.outcome("v1-deposit")
+        assert isinstance(old, TransactionCommitted) and old.attempt_id == ""
         assert isinstance(commit(store, Payout(user, 200, "USD")), TransactionCommitted)
         assert store.balances(user) == {"USD": 300}
     finally:

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.bootstrap import cursor_key
 from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.domain.codec import decode_outcome
@@ -342,7 +343,8 @@ def container(**attributes: Any) -> Any:
     instead: `tokens` and `config` for a Request, plus whatever a test adds
     (`wallet`, `relay`).
     """
-    defaults = {"tokens": JwtTokens(SECRET), "config": Config.from_env({})}
+    defaults = {"tokens": JwtTokens(SECRET), "config": Config.from_env({}),
+                "cursor_key": cursor_key(SECRET)}
     return SimpleNamespace(**{**defaults, **attributes})
 
 

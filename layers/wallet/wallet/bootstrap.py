@@ -8,10 +8,12 @@ its in-process engines.
 """
 
 import functools
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +56,7 @@ from wallet.service_layer.wallet import WalletService
 SECRET_FILE = "jwt-secret"
 DATABASE_FILE = "wallet.sqlite3"
 WAITING_ROLES = ("all", "gateway")  # the roles whose handlers wait for outcomes
+CURSOR_KEY_LABEL = b"wallet history cursor v1"
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Container:
     consumer: LedgerConsumer
     relay: Relay
     subscriptions: list[Subscription]
+    cursor_key: bytes = field(repr=False)  # signs history cursors; see cursor_key()
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -108,7 +112,8 @@ def build(
     store.migrate()
     log = _log(config) if log is None else log
     dead_letters = _dead_letters(config) if dead_letters is None else dead_letters
-    tokens = JwtTokens(jwt_secret(config))
+    secret = jwt_secret(config)
+    tokens = JwtTokens(secret)
     waiters = OutcomeWaiters(config.waiters_max)
     pending = None if config.redis_url is None else RedisPendingCommands(
         config.redis_url, config.redis_namespace)
@@ -123,7 +128,7 @@ def build(
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC)),
         Relay(MemoryConnections() if connections is None else connections, tokens,
               config.socket_limits),
-        subscriptions,
+        subscriptions, cursor_key(secret),
     )
 
 
@@ -168,6 +173,15 @@ def jwt_secret(config: Config) -> str:
     if not path.exists():
         _write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def cursor_key(secret: str) -> bytes:
+    """A key of its own for history cursors, derived from the token secret.
+
+    The label separates the uses: a cursor's MAC can never pass for a token's
+    signature, or the other way round, though one secret is configured.
+    """
+    return hmac.new(secret.encode(), CURSOR_KEY_LABEL, hashlib.sha256).digest()
 
 
 def _write_private(path: Path, text: str) -> None:

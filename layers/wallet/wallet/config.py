@@ -14,9 +14,10 @@ from wallet.domain.access import SocketLimits
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
-from wallet.domain.money import Currency, currency_of, parse_amount
+from wallet.domain.money import Currency, currency_of, parse_amount, whole_number
 
-_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also admits "²"
+INTEGER_DIGITS_MAX = 9  # every integer setting's range fits in nine digits
+COMMANDS_TOPIC = "wallet.commands"  # the log's default name, for Kafka and Lambda events alike
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # what Kafka accepts in a topic or group name
 _HOST_PORTS = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*")
 _POSTGRES_URL = re.compile(r"postgres(ql)?://\S+")
@@ -51,7 +52,7 @@ class Config:
     waiters_max: int
     log_level: str
     kafka_bootstrap: str | None = None  # unset: the in-process log
-    kafka_topic: str = "wallet.commands"
+    kafka_topic: str = COMMANDS_TOPIC
     kafka_group: str = "wallet-ledger"
     database_url: str | None = field(default=None, repr=False)  # unset: SQLite; may hold a password
     database_pool_max: int = 16
@@ -80,7 +81,7 @@ class Config:
             log_level=source.choice("WALLET_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING")),
             kafka_bootstrap=source.optional("WALLET_KAFKA_BOOTSTRAP", _HOST_PORTS,
                                             "host:port[,host:port]"),
-            kafka_topic=source.name("WALLET_KAFKA_TOPIC", "wallet.commands"),
+            kafka_topic=source.name("WALLET_KAFKA_TOPIC", COMMANDS_TOPIC),
             kafka_group=source.name("WALLET_KAFKA_GROUP", "wallet-ledger"),
             database_url=source.optional("WALLET_DATABASE_URL", _POSTGRES_URL, "postgresql://…"),
             database_pool_max=source.integer("WALLET_DATABASE_POOL_MAX", 16, 1, 1000),
@@ -119,9 +120,10 @@ class _Source:
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         raw = self.text(key, str(default))
-        if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        value = whole_number(raw, INTEGER_DIGITS_MAX)
+        if value is None or not low <= value <= high:
             raise ConfigError(key, f"must be a whole number from {low} to {high}, not {raw!r}")
-        return int(raw)
+        return value
 
     def currency(self, key: str, default: str) -> Currency:
         try:

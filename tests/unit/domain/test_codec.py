@@ -103,3 +103,19 @@ def test_decode_envelope_accepts_the_valid_bodies_the_refusals_start_from() -> N
     assert decode_envelope(envelope_bytes(VALID_DEPOSIT)).command == Deposit("alice", 500, "USD")
     assert decode_envelope(envelope_bytes(VALID_TRANSFER)).command == Transfer(
         "alice", "bob", 1, "JPY")
+
+
+def test_an_envelope_carries_its_attempt_and_one_logged_before_attempts_still_decodes() -> None:
+    sent = Envelope("c-1", "h-1", Deposit("alice", 500, "USD"), "attempt-1")
+    assert decode_envelope(encode_envelope(sent)) == sent
+    assert decode_envelope(envelope_bytes(VALID_DEPOSIT)).attempt_id == ""
+
+
+def test_an_outcome_names_its_attempt_and_an_older_event_still_decodes() -> None:
+    transaction = Transaction("c-1", "deposit", "USD", 5, NOW,
+                              (Posting(DEPOSITS_ACCOUNT, -5, -5), Posting("alice", 5, 5)))
+    outcome = TransactionCommitted("c-1", "h-1", transaction, "attempt-1")
+    assert decode_outcome(encode_outcome(outcome)) == outcome
+    older = json.loads(encode_outcome(outcome))
+    del older["attempt"]
+    assert decode_outcome(json.dumps(older)).attempt_id == ""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer, request_hash
+from wallet.domain.errors import SameWallet, ValidationError
 
 BASE_DEPOSIT = Deposit("alice", 500, "USD")
 BASE_TRANSFER = Transfer("alice", "bob", 500, "USD")
@@ -47,6 +51,18 @@ def test_the_wallet_id_keys_the_log_by_the_wallet_that_moves(
     assert command.wallet_id == wallet_id
 
 
-def test_a_transfer_needs_two_wallets() -> None:
-    with pytest.raises(AssertionError):
+def test_a_transfer_to_oneself_is_a_named_validation_error() -> None:
+    with pytest.raises(SameWallet):
         Transfer("alice", "alice", 1, "USD")
+    assert issubclass(SameWallet, ValidationError), "the codec dead-letters it as one"
+
+
+def test_a_transfer_to_oneself_is_refused_under_python_dash_o_too() -> None:
+    """`python -O` strips assertions: validation must not be one."""
+    script = ("from wallet.domain.commands import Transfer\n"
+              "from wallet.domain.errors import ValidationError\n"
+              "try:\n    Transfer('alice', 'alice', 1, 'USD')\n"
+              "except ValidationError:\n    print('refused')\n")
+    ran = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True,
+                         timeout=30, check=True)
+    assert ran.stdout.strip() == "refused"

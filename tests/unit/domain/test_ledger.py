@@ -176,3 +176,10 @@ def test_legs_name_the_debited_then_the_credited_account(
 def test_user_postings_leave_out_system_accounts() -> None:
     transaction = committed(Book({}), Deposit("alice", 5, "USD"))
     assert transaction.user_postings == (Posting("alice", 5, 5),)
+
+
+def test_posting_onto_a_corrupt_negative_user_balance_trips_the_invariant() -> None:
+    """Balances come from the store; a negative user balance there is a bug, not an input."""
+    book = Book({("alice", "USD"): -5})
+    with pytest.raises(AssertionError, match="negative"):
+        book.post(Deposit("alice", 1, "USD"), "t-1", NOW)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from wallet.domain.errors import ValidationError
-from wallet.domain.money import currency_of, format_minor, parse_amount, parse_bound
+from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.domain.money import ExactDecimal, currency_of, format_minor, parse_amount
 
 USD, JPY, KWD = currency_of("USD"), currency_of("JPY"), currency_of("KWD")
 MINOR_MAX = 10**20
@@ -108,23 +109,33 @@ def test_format_then_parse_round_trips(minor: int, currency) -> None:
         ("10.550000", USD, 1055, 1055),
         ("0.001", USD, 1, 0),
         ("10", USD, 1000, 1000),
-        ("1.", USD, 100, 100),
         ("0", USD, 0, 0),
         ("10.5", JPY, 11, 10),
         ("10", JPY, 10, 10),
         ("1.2345", KWD, 1235, 1234),
     ],
 )
-def test_parse_bound_rounds_min_up_and_max_down(text: str, currency, low: int, high: int) -> None:
-    assert parse_bound(text, currency, True, "minAmount") == low
-    assert parse_bound(text, currency, False, "maxAmount") == high
+def test_a_bound_converts_per_currency_rounding_min_up_and_max_down(
+        text: str, currency, low: int, high: int) -> None:
+    value = ExactDecimal.parse(text)
+    assert value is not None
+    assert value.minor_units(currency, round_up=True) == low
+    assert value.minor_units(currency, round_up=False) == high
 
 
-@pytest.mark.parametrize("text", ["-1", "abc", "1e2", "", ".5", " 1", "1" * 41])
-def test_parse_bound_rejects_non_decimals_naming_the_field(text: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        parse_bound(text, USD, True, "minAmount")
-    assert caught.value.field == "minAmount"
+def test_an_exact_decimal_is_its_value_whatever_its_trailing_zeros() -> None:
+    assert ExactDecimal.parse("10.50") == ExactDecimal.parse("10.5") == ExactDecimal(105, 1)
+    assert str(ExactDecimal.parse("0010.50")) == "10.5"
+
+
+def test_a_bound_no_store_could_compare_is_clamped() -> None:
+    value = ExactDecimal.parse("9" * 20)
+    assert value is not None and value.minor_units(KWD, round_up=True) == BALANCE_MINOR_MAX
+
+
+@pytest.mark.parametrize("text", ["-1", "abc", "1e2", "", ".5", "1.", " 1", "1" * 21, "٣"])
+def test_text_that_is_no_plain_decimal_is_no_exact_decimal(text: str) -> None:
+    assert ExactDecimal.parse(text) is None
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from wallet import bootstrap
 from wallet.domain import errors
 from wallet.domain.access import Principal
-from wallet.domain.commands import Deposit, LedgerCommand, Payout
+from wallet.domain.commands import Deposit, LedgerCommand, Payout, request_hash
 from wallet.domain.errors import WalletError
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
@@ -164,4 +164,6 @@ def test_submit_answers_202_with_a_location_when_the_ledger_is_late(
     response = submit(OPERATOR, Deposit("alice", 500, "USD"))
     assert response.status == 202
     assert response.body == {"id": response.body["id"], "status": "pending"}
-    assert response.headers == {"Location": f"/wallet/transactions/{response.body['id']}"}
+    fingerprint = request_hash(Deposit("alice", 500, "USD"))
+    assert response.headers == {
+        "Location": f"/wallet/transactions/{response.body['id']}?request={fingerprint}"}

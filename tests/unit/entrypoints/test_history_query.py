@@ -6,19 +6,20 @@ import base64
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from wallet.domain.access import Principal
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.domain.money import ExactDecimal
 from wallet.entrypoints.history_query import LIMIT_DEFAULT, history_filters, next_cursor
 from wallet.entrypoints.request import Request
 from wallet.service_layer.ports import HistoryEntry
 from wallet.service_layer.wallet import HistoryFilters
 
-from ..fakes import NOW, container
+from ..fakes import ALICE, BOB, NOW, OPERATOR, bearer, container
 
 
 def filters(user_id: str = "alice", **query: str) -> HistoryFilters:
-    event = {"pathParameters": {"userId": user_id}, "queryStringParameters": query}
-    return history_filters(Request(event, container()))
+    return history_filters(paged(ALICE, user_id, **query))
 
 
 def refused(field: str, **query: str) -> None:
@@ -47,7 +48,7 @@ def test_no_query_means_the_defaults() -> None:
 
 @pytest.mark.parametrize("seq", [1, 42, 10**6, BALANCE_MINOR_MAX])
 def test_a_cursor_round_trips_to_the_last_entrys_seq(seq: int) -> None:
-    cursor = next_cursor([entry(1), entry(seq)])
+    cursor = issued(ALICE, "alice", entry(seq))
     assert "=" not in cursor
     assert filters(cursor=cursor).query.after_seq == seq
 
@@ -134,7 +135,7 @@ def test_from_and_to_are_parsed(field: str, raw: str, moment: datetime) -> None:
     query = filters(**{field: raw}).query
     parsed = query.created_from if field == "from" else query.created_to
     assert parsed == moment
-    assert parsed.utcoffset() == moment.utcoffset()
+    assert parsed.utcoffset() == timedelta(0), "the edge hands on UTC, where the store compares"
 
 
 def test_a_bare_to_date_in_basic_format_covers_the_whole_day() -> None:
@@ -151,9 +152,10 @@ def test_a_bad_date_is_refused(field: str, raw: str) -> None:
 
 
 @pytest.mark.parametrize("field", ["minAmount", "maxAmount"])
-def test_amount_bounds_are_kept_as_text(field: str) -> None:
+def test_amount_bounds_are_parsed_once_into_exact_decimals(field: str) -> None:
     result = filters(**{field: "10.50"})
-    assert (result.amount_min if field == "minAmount" else result.amount_max) == "10.50"
+    bound = result.amount_min if field == "minAmount" else result.amount_max
+    assert bound == ExactDecimal(105, 1)
 
 
 @pytest.mark.parametrize("field", ["minAmount", "maxAmount"])
@@ -182,14 +184,84 @@ def test_sort_is_time_by_default_or_amount() -> None:
 
 def test_an_amount_cursor_carries_the_amount_and_seq_of_the_last_entry() -> None:
     last = HistoryEntry(77, "t", "deposit", "USD", 12_345, 1, None, NOW)
-    cursor = next_cursor([entry(1), last], by_amount=True)
+    cursor = issued(ALICE, "alice", last, sort="amount")
     query = filters(sort="amount", cursor=cursor).query
     assert (query.after_amount_minor, query.after_seq) == (12_345, 77)
 
 
 def test_a_cursor_is_refused_under_the_other_sort() -> None:
-    by_time = next_cursor([entry(5)])
-    by_amount = next_cursor([entry(5)], by_amount=True)
+    by_time = issued(ALICE, "alice", entry(5))
+    by_amount = issued(ALICE, "alice", entry(5), sort="amount")
     refused("cursor", sort="amount", cursor=by_time)
     refused("cursor", cursor=by_amount)
     refused("cursor", sort="amount", cursor=encoded(b"a1."))
+
+
+@pytest.mark.parametrize(("field", "raw"), [
+    ("from", "0001-01-01T00:00:00+01:00"), ("to", "0001-01-01T00:00:00+01:00"),
+    ("from", "9999-12-31T23:59:59-01:00"), ("to", "9999-12-31T23:59:59-01:00"),
+])
+def test_a_date_time_beyond_the_calendar_in_utc_is_refused_naming_the_field(
+        field: str, raw: str) -> None:
+    refused(field, **{field: raw})
+
+
+def test_the_last_day_of_the_calendar_covers_its_whole_day() -> None:
+    query = filters(**{"from": "9999-12-31", "to": "9999-12-31"}).query
+    assert query.created_from == datetime(9999, 12, 31, tzinfo=UTC)
+    assert query.created_to == datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
+# --- issue 8: cursors are signed and bound to the query that issued them ---------------------
+
+
+def paged(caller: Principal, user_id: str | None, **query: str) -> Request:
+    path = None if user_id is None else {"userId": user_id}
+    return Request({"pathParameters": path, "queryStringParameters": query,
+                    "headers": bearer(caller)}, container())
+
+
+def issued(caller: Principal, user_id: str | None, last: HistoryEntry, **query: str) -> str:
+    """The nextCursor the API gives `caller` for this query, after a page ending at `last`."""
+    request = paged(caller, user_id, **query)
+    return next_cursor(request, history_filters(request), [last])
+
+
+def test_a_signed_cursor_round_trips_for_the_same_query() -> None:
+    query = {"sort": "amount", "order": "asc", "type": "deposit", "currency": "USD",
+             "from": "2026-01-01", "to": "2026-12-31", "minAmount": "1", "maxAmount": "9.5"}
+    cursor = issued(ALICE, "alice", entry(7), **query)
+    assert "=" not in cursor and base64.urlsafe_b64decode(cursor + "==")
+    parsed = history_filters(paged(ALICE, "alice", cursor=cursor, **query)).query
+    assert (parsed.after_seq, parsed.after_amount_minor) == (7, 1)
+
+
+def test_a_forged_cursor_is_refused() -> None:
+    for forged in (encoded(b"s5"), encoded(b"a1.5"), encoded(b"\x00" * 16 + b"s5")):
+        with pytest.raises(ValidationError) as caught:
+            history_filters(paged(ALICE, "alice", cursor=forged))
+        assert caught.value.field == "cursor"
+
+
+@pytest.mark.parametrize(("caller", "user_id", "query"), [
+    (BOB, "bob", {}),  # another user
+    (OPERATOR, "alice", {}),  # another caller on the same wallet
+    (ALICE, "alice", {"sort": "amount"}), (ALICE, "alice", {"order": "asc"}),
+    (ALICE, "alice", {"type": "payout"}), (ALICE, "alice", {"currency": "EUR"}),
+    (ALICE, "alice", {"from": "2026-01-01"}), (ALICE, "alice", {"to": "2026-01-01"}),
+    (ALICE, "alice", {"minAmount": "1"}), (ALICE, "alice", {"maxAmount": "1"}),
+])
+def test_a_cursor_is_refused_for_any_other_query(
+        caller: Principal, user_id: str, query: dict[str, str]) -> None:
+    cursor = issued(ALICE, "alice", entry(7))
+    with pytest.raises(ValidationError) as caught:
+        history_filters(paged(caller, user_id, cursor=cursor, **query))
+    assert caught.value.field == "cursor"
+
+
+def test_an_operators_cursor_for_one_wallet_is_refused_for_every_wallet() -> None:
+    cursor = issued(OPERATOR, "alice", entry(7))
+    with pytest.raises(ValidationError):
+        history_filters(paged(OPERATOR, None, cursor=cursor))
+    with pytest.raises(ValidationError):
+        history_filters(paged(OPERATOR, "bob", cursor=cursor))

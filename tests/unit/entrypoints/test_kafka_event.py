@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from wallet.entrypoints.kafka_event import TOPIC, build_event, record_values
+from wallet.config import COMMANDS_TOPIC as TOPIC
+from wallet.entrypoints.kafka_event import build_event, record_values
 from wallet.service_layer.ports import LogRecord
 
 

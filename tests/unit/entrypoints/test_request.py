@@ -59,10 +59,6 @@ def test_a_form_body_is_parsed() -> None:
     assert parsed.money() == (110, "EUR")
 
 
-def test_a_form_keeps_the_first_of_repeated_fields() -> None:
-    assert fields("userId=alice&userId=bob", FORM) == {"userId": "alice"}
-
-
 def test_json_sent_with_the_form_content_type_is_read_as_json() -> None:
     """`curl -d '{...}'` sends JSON labelled as a form."""
     assert fields('  {"userId": "alice", "amount": 5}', FORM) == {"userId": "alice", "amount": 5}
@@ -240,3 +236,34 @@ def test_money_enforces_the_configured_maximum() -> None:
 def test_the_maximum_is_in_the_requested_currencys_units() -> None:
     assert request('{"amount": "1000000000", "currency": "JPY"}', JSON).money() == (
         10**9, "JPY")
+
+
+# --- issue 8: a repeated name is refused, never silently resolved ----------------------------
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ('{"userId": "alice", "amount": "1", "amount": "1000"}', "amount"),
+    ('{"userId": "alice", "userId": "bob", "amount": "1"}', "userId"),
+    ('{"userId": "alice", "amount": "1", "meta": {"a": 1, "a": 2}}', "a"),
+])
+def test_a_json_object_with_a_repeated_key_is_refused_naming_it(body: str, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        fields(body)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("userId=alice&userId=bob&amount=1", "userId"),
+    ("userId=alice&amount=1&amount=1000", "amount"),
+])
+def test_a_form_with_a_repeated_field_is_refused_naming_it(body: str, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        fields(body, FORM)
+    assert caught.value.field == field
+
+
+def test_two_idempotency_keys_joined_by_the_gateway_are_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _ = request(headers={"Idempotency-Key": "key-1,key-2"}).idempotency_key
+    assert caught.value.field == "Idempotency-Key"
+    assert "one Idempotency-Key" in caught.value.message

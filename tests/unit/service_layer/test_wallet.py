@@ -8,6 +8,7 @@ from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer, req
 from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import BALANCE_MINOR_MAX
+from wallet.domain.money import ExactDecimal
 from wallet.service_layer.ports import AmountRange, HistoryQuery
 from wallet.service_layer.waiters import OutcomeWaiters
 from wallet.service_layer.wallet import HistoryFilters, Submitted, WalletService
@@ -24,6 +25,13 @@ from ..fakes import (
     UnreachableReadsStore,
     stack,
 )
+
+
+def exact(text: str) -> ExactDecimal:
+    """A bound as the edge hands it on: parsed once, typed, with no HTTP field attached."""
+    value = ExactDecimal.parse(text)
+    assert value is not None, text
+    return value
 
 
 def committed(submitted: Submitted) -> TransactionCommitted:
@@ -306,7 +314,8 @@ def test_history_of_another_users_wallet_is_forbidden() -> None:
 
 def test_history_amount_ranges_are_derived_for_each_currency_the_wallet_holds() -> None:
     wallet = history_wallet()
-    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1.5", amount_max="10.555")
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min=exact("1.5"),
+                             amount_max=exact("10.555"))
     wallet.service.history(ALICE, filters)
     assert wallet.store.history_queries[-1].amount_ranges == (
         AmountRange("JPY", 2, 10), AmountRange("USD", 150, 1055))
@@ -314,7 +323,7 @@ def test_history_amount_ranges_are_derived_for_each_currency_the_wallet_holds() 
 
 def test_history_amount_range_follows_the_currency_filter() -> None:
     wallet = history_wallet()
-    filters = HistoryFilters(HistoryQuery("alice", 10, currency="KWD"), amount_max="2")
+    filters = HistoryFilters(HistoryQuery("alice", 10, currency="KWD"), amount_max=exact("2"))
     wallet.service.history(ALICE, filters)
     assert wallet.store.history_queries[-1].amount_ranges == (AmountRange("KWD", None, 2000),)
 
@@ -327,7 +336,7 @@ def test_history_without_amount_bounds_has_no_ranges() -> None:
 
 def test_history_amount_bounds_on_an_empty_wallet_find_nothing() -> None:
     wallet = stack()
-    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min="1")
+    filters = HistoryFilters(HistoryQuery("alice", 10), amount_min=exact("1"))
     assert wallet.service.history(ALICE, filters) == ([], False)
     assert wallet.store.history_queries == []
 
@@ -339,7 +348,7 @@ def test_history_amount_bounds_stay_within_what_the_store_can_compare() -> None:
     the request ends as a 500 instead of an empty page.
     """
     wallet = history_wallet()
-    huge = "9" * 20
+    huge = exact("9" * 20)
     filters = HistoryFilters(HistoryQuery("alice", 10, currency="USD"), huge, huge)
     wallet.service.history(ALICE, filters)
     (bounds,) = wallet.store.history_queries[-1].amount_ranges
@@ -390,3 +399,52 @@ def test_only_operators_read_every_wallets_history() -> None:
     entries, more = wallet.service.history(OPERATOR, every)
     assert sorted(e.account_id for e in entries) == ["alice", "bob"]
     assert not more
+
+
+# --- issue 8: replays are marked, and a Location reports only its own request ---------------
+
+
+def test_a_copy_resolved_by_another_copys_event_is_a_replay() -> None:
+    """Two copies in flight at once: only the copy whose attempt applied is the first answer."""
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    wallet.log.hold = False  # the second append delivers both copies in one batch
+    again = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert first.outcome is None
+    assert committed(again).transaction.id == first.command_id
+    assert again.replayed
+    assert wallet.store.balance_rows[("alice", "USD")] == 500
+
+
+def test_a_copy_that_finds_another_copys_outcome_in_the_store_is_a_replay() -> None:
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    wallet.pubsub.subscriptions.clear()  # no event: the waiter falls back on the store
+    wallet.log.hold = False
+    again = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert committed(again).transaction.id == again.command_id
+    assert again.replayed
+
+
+def test_the_copy_whose_attempt_applied_is_not_a_replay_even_from_the_store() -> None:
+    wallet = stack(wait_for_commit_ms=0)
+    wallet.pubsub.subscriptions.clear()
+    first = wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    assert committed(first) and not first.replayed
+
+
+def test_a_location_reports_only_the_outcome_of_its_own_request() -> None:
+    """Two bodies under one key, both answered 202: the loser's Location must not say committed."""
+    wallet = stack(hold=True, wait_for_commit_ms=0)
+    ten = wallet.service.submit(ALICE, Deposit("alice", 1000, "USD"), "key-1")
+    one = wallet.service.submit(ALICE, Deposit("alice", 100, "USD"), "key-1")
+    assert ten.outcome is None and one.outcome is None
+    assert ten.request_hash != one.request_hash
+    assert wallet.service.lookup(ALICE, ten.command_id, ten.request_hash) is None  # pending
+    wallet.log.deliver()
+    outcome = wallet.service.lookup(ALICE, ten.command_id, ten.request_hash)
+    assert isinstance(outcome, TransactionCommitted)
+    assert outcome.transaction.amount_minor == 1000
+    with pytest.raises(IdempotencyKeyReused):
+        wallet.service.lookup(ALICE, one.command_id, one.request_hash)
+    assert wallet.service.lookup(OPERATOR, ten.command_id) == outcome  # no fingerprint: as before

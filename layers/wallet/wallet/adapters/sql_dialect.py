@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+from wallet.domain.ledger import TIMESTAMP_FORMAT  # fixed width, so text order is time order
 
 
 class Cursor(Protocol):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from wallet.adapters.sql_dialect import Dialect
+from wallet.domain.ledger import ENTRY_TYPES
 
 JOURNAL_TABLES = ("transactions", "entries")  # history: never changed, never removed
 
@@ -38,8 +39,7 @@ CREATE TABLE entries (
     currency TEXT NOT NULL,
     amount BIGINT NOT NULL CHECK (amount <> 0),
     balance_after BIGINT NOT NULL,
-    entry_type TEXT NOT NULL
-        CHECK (entry_type IN ('deposit', 'payout', 'transfer_in', 'transfer_out')),
+    entry_type TEXT NOT NULL CHECK (entry_type IN ({entry_types})),
     counterparty TEXT,
     created_at {timestamp} NOT NULL,
     CHECK (balance_after >= 0 OR account_id LIKE 'system:%')
@@ -69,12 +69,23 @@ def statements(script: str) -> Iterator[str]:
 
 
 def _ledger(dialect: Dialect) -> list[str]:
-    tables = LEDGER_TABLES.format(timestamp=dialect.timestamp_type, serial=dialect.serial_type)
+    # The entry types as the domain defines them; a new one needs a migration that widens
+    # the CHECK on databases made before it.
+    entry_types = ", ".join(f"'{name}'" for name in ENTRY_TYPES)
+    tables = LEDGER_TABLES.format(timestamp=dialect.timestamp_type, serial=dialect.serial_type,
+                                  entry_types=entry_types)
     return [*statements(tables), *dialect.append_only(JOURNAL_TABLES)]
+
+
+def _attempts(dialect: Dialect) -> list[str]:
+    """NULL for rows written before: no waiter of theirs is still in flight to ask."""
+    return ["ALTER TABLE transactions ADD COLUMN attempt_id TEXT"]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the journal and balances, with the journal append-only", _ledger),
+    Migration(2, "which submission applied each command, so every other copy is a replay",
+              _attempts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1)), \

@@ -15,7 +15,14 @@ from wallet.adapters.sql_dialect import Cursor, Dialect
 from wallet.adapters.sql_migrations import migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import BalanceKey, Posting, Rejection, Transaction, kind_of
+from wallet.domain.ledger import (
+    BalanceKey,
+    Posting,
+    Rejection,
+    Transaction,
+    entry_type,
+    kind_of,
+)
 from wallet.service_layer.ports import (
     Applied,
     HistoryEntry,
@@ -27,7 +34,7 @@ from wallet.service_layer.ports import (
 IN_LIST_SIZE_MAX = 500  # keeps every statement well under each backend's parameter limit
 
 _TRANSACTION_COLUMNS = "id, request_hash, status, kind, currency, amount, error_code, " \
-    "error_message, created_at, wallet_id"
+    "error_message, created_at, wallet_id, attempt_id"
 _ENTRY_COLUMNS = "seq, transaction_id, entry_type, currency, amount, balance_after, " \
     "counterparty, created_at, account_id"
 
@@ -108,7 +115,7 @@ class _SqlBatch(LedgerBatch):
         rows = sorted((_transaction_row(self._db, *one) for one in applied), key=lambda r: r[0])
         self._cursor.executemany(self._db.sql(
             f"INSERT INTO transactions ({_TRANSACTION_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
         entries = [row for _, outcome in applied for row in _entry_rows(self._db, outcome)]
         self._cursor.executemany(self._db.sql(
             f"INSERT INTO entries ({_ENTRY_COLUMNS.removeprefix('seq, ')}) "
@@ -125,15 +132,15 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple[Any, ...]:
-    command = envelope.command
+    command, attempt = envelope.command, outcome.attempt_id or None
     if isinstance(outcome, CommandRejected):
         return (envelope.command_id, envelope.request_hash, "rejected", kind_of(command),
                 command.currency, command.amount_minor, outcome.rejection.code,
                 outcome.rejection.message, db.timestamp_in(outcome.rejected_at),
-                outcome.wallet_id)
+                outcome.wallet_id, attempt)
     t = outcome.transaction
     return (t.id, envelope.request_hash, "committed", t.kind, t.currency, t.amount_minor,
-            None, None, db.timestamp_in(t.created_at), envelope.command.wallet_id)
+            None, None, db.timestamp_in(t.created_at), envelope.command.wallet_id, attempt)
 
 
 def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
@@ -144,16 +151,10 @@ def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
     rows = []
     for posting in t.postings:
         other = next(p.account_id for p in t.postings if p is not posting)
-        rows.append((t.id, _entry_type(t.kind, posting.amount_minor), t.currency,
+        rows.append((t.id, entry_type(t.kind, posting.amount_minor), t.currency,
                      posting.amount_minor, posting.balance_after_minor, other, created,
                      posting.account_id))
     return rows
-
-
-def _entry_type(kind: str, amount_minor: int) -> str:
-    if kind != "transfer":
-        return kind
-    return "transfer_in" if amount_minor > 0 else "transfer_out"
 
 
 def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:
@@ -184,13 +185,14 @@ def _load_postings(
 
 
 def _outcome(db: Dialect, row: Any, postings: tuple[Posting, ...]) -> Outcome:
-    identifier, request_hash, status, kind, currency, amount, code, message, created, wallet = row
-    moment = db.timestamp_out(created)
+    identifier, request_hash, status, kind, currency, amount, code, message, created, wallet, \
+        attempt = row
+    moment, attempt_id = db.timestamp_out(created), attempt or ""
     if status == "rejected":
         rejection = Rejection(code, message)
-        return CommandRejected(identifier, request_hash, rejection, moment, wallet)
+        return CommandRejected(identifier, request_hash, rejection, moment, wallet, attempt_id)
     transaction = Transaction(identifier, kind, currency, int(amount), moment, postings)
-    return TransactionCommitted(identifier, request_hash, transaction)
+    return TransactionCommitted(identifier, request_hash, transaction, attempt_id)
 
 
 def _owner(account_id: str | None) -> tuple[str, list[Any]]:

@@ -25,7 +25,8 @@ _COMMAND_TYPES: dict[str, type[LedgerCommand]] = {
 def encode_envelope(envelope: Envelope) -> bytes:
     command = envelope.command
     body = {"id": envelope.command_id, "hash": envelope.request_hash,
-            "type": type(command).__name__.lower(), **vars(command)}
+            "attempt": envelope.attempt_id, "type": type(command).__name__.lower(),
+            **vars(command)}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -35,11 +36,12 @@ def decode_envelope(data: bytes) -> Envelope:
         body = json.loads(data)
         command_type = _COMMAND_TYPES[body.pop("type")]
         envelope_id, request_hash = str(body.pop("id")), str(body.pop("hash"))
+        attempt_id = str(body.pop("attempt", ""))  # records logged before attempts have none
         command = command_type(**body)
         _check_fields(command)
-    except (ValueError, KeyError, TypeError, AttributeError, AssertionError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValidationError(f"undecodable command: {exc!r}"[:200]) from exc
-    return Envelope(envelope_id, request_hash, command)
+    return Envelope(envelope_id, request_hash, command, attempt_id)
 
 
 def _check_fields(command: LedgerCommand) -> None:
@@ -57,7 +59,8 @@ def _check_fields(command: LedgerCommand) -> None:
 
 
 def encode_outcome(outcome: Outcome) -> str:
-    head: dict[str, Any] = {"commandId": outcome.command_id, "hash": outcome.request_hash}
+    head: dict[str, Any] = {"commandId": outcome.command_id, "hash": outcome.request_hash,
+                            "attempt": outcome.attempt_id}
     if isinstance(outcome, CommandRejected):
         head["rejection"] = {"code": outcome.rejection.code, "message": outcome.rejection.message,
                              "at": outcome.rejected_at.isoformat(),
@@ -69,13 +72,15 @@ def encode_outcome(outcome: Outcome) -> str:
 
 def decode_outcome(text: str | bytes) -> Outcome:
     body = json.loads(text)
+    attempt_id = str(body.get("attempt", ""))  # events of an older consumer have none
     if "rejection" in body:
         rejection = Rejection(body["rejection"]["code"], body["rejection"]["message"])
         moment = datetime.fromisoformat(body["rejection"]["at"])
         wallet_id = body["rejection"]["wallet"]
-        return CommandRejected(body["commandId"], body["hash"], rejection, moment, wallet_id)
+        return CommandRejected(body["commandId"], body["hash"], rejection, moment, wallet_id,
+                               attempt_id)
     return TransactionCommitted(
-        body["commandId"], body["hash"], transaction_from_dict(body["transaction"])
+        body["commandId"], body["hash"], transaction_from_dict(body["transaction"]), attempt_id
     )
 
 

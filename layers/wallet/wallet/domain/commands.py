@@ -5,7 +5,12 @@ so the ledger only ever sees well-formed, authorised requests.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
+
+from wallet.domain.errors import SameWallet
+
+REQUEST_HASH = re.compile(r"[0-9a-f]{64}")  # what request_hash returns: SHA-256 in hex
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,9 @@ class Transfer:
     currency: str
 
     def __post_init__(self) -> None:
-        assert self.from_user_id != self.to_user_id, "a transfer needs two wallets"
+        """Input, not a programmer error: a log record or a request may well ask it."""
+        if self.from_user_id == self.to_user_id:
+            raise SameWallet("a transfer needs two different wallets")
 
     @property
     def wallet_id(self) -> str:
@@ -55,6 +62,10 @@ class Envelope:
     command_id: str
     request_hash: str
     command: LedgerCommand
+    # Which submission carried it: every copy of one request shares the id and the hash,
+    # and only the copy whose attempt applied is the first answer; all others are replays.
+    # Empty in records appended before attempts existed.
+    attempt_id: str = ""
 
 
 def request_hash(command: LedgerCommand) -> str:

@@ -20,6 +20,10 @@ class ValidationError(WalletError):
     code = "validation_error"
 
 
+class SameWallet(ValidationError):
+    """A transfer from a wallet to itself: no money would move, so it is no transfer."""
+
+
 class Unauthorized(WalletError):
     code = "unauthorized"
 

@@ -15,6 +15,7 @@ class TransactionCommitted:
     command_id: str
     request_hash: str
     transaction: Transaction
+    attempt_id: str = ""  # the submission that applied it; see Envelope.attempt_id
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CommandRejected:
     rejection: Rejection
     rejected_at: datetime
     wallet_id: str  # whose request it was: the only user who may look it up
+    attempt_id: str = ""  # the submission that was decided; see Envelope.attempt_id
 
 
 Outcome = TransactionCommitted | CommandRejected

@@ -19,6 +19,10 @@ BALANCE_MINOR_MAX = 2**63 - 1  # the widest integer both SQLite and PostgreSQL s
 BALANCE_MINOR_MIN = -(2**63)  # only system accounts go below zero, and never below this
 
 BalanceKey = tuple[str, str]  # (account id, currency)
+ENTRY_TYPES = ("deposit", "payout", "transfer_in", "transfer_out")  # one wallet's view of a kind
+# Fixed-width UTC with microseconds: what the API shows and what the store keeps, so that
+# text order is time order.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,13 @@ def kind_of(command: LedgerCommand) -> str:
     return type(command).__name__.lower()
 
 
+def entry_type(kind: str, amount_minor: int) -> str:
+    """What one posting of a transaction of `kind` is, from its wallet's side."""
+    if kind != "transfer":
+        return kind
+    return "transfer_in" if amount_minor > 0 else "transfer_out"
+
+
 class Book:
     """The balances one batch touches, updated in memory as the batch posts."""
 
@@ -87,6 +98,10 @@ class Book:
         if rejection is not None:
             return rejection
         postings = (self._move(debited, -amount, currency), self._move(credited, amount, currency))
+        assert sum(p.amount_minor for p in postings) == 0, "a transaction's postings sum to zero"
+        assert all(p.balance_after_minor >= 0 for p in postings
+                   if p.account_id not in SYSTEM_ACCOUNTS), \
+            "a user balance is never negative after posting"
         return Transaction(transaction_id, kind_of(command), currency, amount, now, postings)
 
     def _check(self, debited: str, credited: str, amount: int, currency: str) -> Rejection | None:

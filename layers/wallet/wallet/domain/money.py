@@ -14,7 +14,8 @@ from wallet.domain.ledger import BALANCE_MINOR_MAX
 
 AMOUNT_TEXT_LENGTH_MAX = 40
 _PLAIN_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?")
-_BOUND_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]*))?")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_BOUND_DECIMAL = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,20}))?")  # ASCII digits only
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,44 @@ def parse_amount(raw: object, currency: Currency, minor_max: int, field: str = "
     return minor
 
 
-def parse_bound(
-    text: str, currency: Currency, round_up: bool, field: str,
-    bound_max: int = BALANCE_MINOR_MAX,
-) -> int:
-    """Parses a non-negative filter bound, rounding inward so a range never widens.
+@dataclass(frozen=True)
+class ExactDecimal:
+    """A non-negative decimal exactly as written: `digits` / 10**`places`, never a float.
 
-    Bounds are clamped to `bound_max`, since no stored amount exceeds it and a
-    larger number would overflow the database's integer comparison.
+    Parsed once, at the edge; the service layer converts it per currency. Trailing
+    zeros are dropped, so equal values are equal ("10.50" is "10.5").
     """
-    match = _BOUND_DECIMAL.fullmatch(text) if len(text) <= AMOUNT_TEXT_LENGTH_MAX else None
-    if match is None:
-        raise ValidationError(f"{field} must be a non-negative decimal such as 10.50", field)
-    whole, fraction = match.group(1), match.group(2) or ""
-    scaled = int(whole + fraction) * currency.scale
-    divisor = Currency(currency.code, len(fraction)).scale
-    quotient, remainder = divmod(scaled, divisor)
-    bound = quotient + 1 if round_up and remainder else quotient
-    return min(bound, bound_max)
+
+    digits: int
+    places: int
+
+    @classmethod
+    def parse(cls, text: str) -> "ExactDecimal | None":
+        """None for anything but plain digits with an optional fraction (`10`, `10.50`)."""
+        match = _BOUND_DECIMAL.fullmatch(text)
+        if match is None:
+            return None
+        whole, fraction = match.group(1), (match.group(2) or "").rstrip("0")
+        return cls(int(whole + fraction), len(fraction))
+
+    def minor_units(self, currency: Currency, round_up: bool,
+                    minor_max: int = BALANCE_MINOR_MAX) -> int:
+        """In this currency's minor units, rounded inward by the caller's choice of direction.
+
+        Clamped to `minor_max`: no stored amount exceeds it, and a larger number
+        would overflow the database's integer comparison.
+        """
+        quotient, remainder = divmod(self.digits * currency.scale, int(10**self.places))
+        return min(quotient + 1 if round_up and remainder else quotient, minor_max)
+
+    def __str__(self) -> str:
+        whole, fraction = divmod(self.digits, int(10**self.places))
+        return f"{whole}.{fraction:0{self.places}d}" if self.places else str(whole)
+
+
+def whole_number(text: str, digits_max: int) -> int | None:
+    """A whole number of at most `digits_max` ASCII digits; str.isdigit() also admits "²"."""
+    return int(text) if _ASCII_DIGITS.fullmatch(text) and len(text) <= digits_max else None
 
 
 def format_minor(minor: int, currency: Currency) -> str:

@@ -87,7 +87,9 @@ def submit(request: Request, command: LedgerCommand) -> Response:
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else {}
     outcome = submitted.outcome
     if outcome is None:
-        location = f"/wallet/transactions/{submitted.command_id}"
+        # The fingerprint binds the Location to this request: another body under the
+        # same key shares the id, and must not be reported as this request's outcome.
+        location = f"/wallet/transactions/{submitted.command_id}?request={submitted.request_hash}"
         return Response(202, {"id": submitted.command_id, "status": "pending"},
                         {**headers, "Location": location})
     if isinstance(outcome, CommandRejected):

@@ -9,12 +9,11 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wallet.config import COMMANDS_TOPIC
 from wallet.service_layer.ports import LogRecord
 
-TOPIC = "wallet.commands"
 
-
-def build_event(records: Sequence[LogRecord], topic: str = TOPIC) -> dict[str, Any]:
+def build_event(records: Sequence[LogRecord], topic: str = COMMANDS_TOPIC) -> dict[str, Any]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         grouped.setdefault(f"{topic}-{record.partition}", []).append({

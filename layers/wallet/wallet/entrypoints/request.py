@@ -10,10 +10,11 @@ import json
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from wallet.bootstrap import Container
 from wallet.domain.access import USER_ID, Principal
+from wallet.domain.commands import REQUEST_HASH
 from wallet.domain.errors import (
     PayloadTooLarge,
     Unauthorized,
@@ -24,6 +25,7 @@ from wallet.domain.money import Currency, currency_of, parse_amount
 
 BODY_BYTES_MAX = 64 * 1024
 IDEMPOTENCY_KEY_LENGTH_MAX = 255
+FORM_FIELDS_MAX = 100
 
 
 class Request:
@@ -45,11 +47,21 @@ class Request:
         key: str | None = self.headers.get("idempotency-key")
         if key is None:
             return None
+        if "," in key:  # API Gateway and the local runtime join repeated headers with commas
+            raise ValidationError("send one Idempotency-Key; a key may not contain a comma",
+                                  "Idempotency-Key")
         if not 0 < len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX or not key.isprintable() \
                 or not key.isascii():
             raise ValidationError(
                 "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
         return key
+
+    def request_fingerprint(self) -> str | None:
+        """The `request` of a 202's Location: the one request whose outcome it may report."""
+        raw = self.query.get("request")
+        if raw is not None and not REQUEST_HASH.fullmatch(raw):
+            raise ValidationError("request must be the fingerprint a Location carries", "request")
+        return raw
 
     @cached_property
     def fields(self) -> Mapping[str, Any]:
@@ -109,7 +121,8 @@ def _parse_body(raw: bytes, content_type: str) -> Mapping[str, Any]:
 def _json_object(text: str) -> Mapping[str, Any]:
     try:
         # Numbers stay text (parse_float/parse_constant), so no float ever holds an amount.
-        value = json.loads(text or "{}", parse_float=str, parse_constant=str)
+        value = json.loads(text or "{}", parse_float=str, parse_constant=str,
+                           object_pairs_hook=_without_repeats)
     except (ValueError, RecursionError) as exc:
         raise ValidationError("the body is not valid JSON", "body") from exc
     if not isinstance(value, dict):
@@ -117,10 +130,20 @@ def _json_object(text: str) -> Mapping[str, Any]:
     return value
 
 
+def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A repeated name is ambiguous (which userId is meant?): refuse it, never pick one."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise ValidationError(f"{name[:64]} is given more than once", name[:64])
+        found[name] = value
+    return found
+
+
 def _form(text: str) -> Mapping[str, Any]:
     try:
-        pairs = parse_qs(text, keep_blank_values=True, strict_parsing=False,
-                         max_num_fields=100)
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=FORM_FIELDS_MAX)
     except ValueError as exc:
         raise ValidationError("the form body is malformed", "body") from exc
-    return {name: values[0] for name, values in pairs.items()}
+    return _without_repeats(pairs)

@@ -9,10 +9,11 @@ from wallet import bootstrap
 from wallet.domain.codec import decode_outcome
 from wallet.domain.errors import WalletError
 from wallet.entrypoints.api import error_response
+from wallet.service_layer.ledger import EVENTS_CHANNEL
 
 log = logging.getLogger("wallet.relay")
 
-FAN_OUT_SOURCE = "wallet.events"
+FAN_OUT_SOURCE = EVENTS_CHANNEL  # a fan-out event carries that channel's messages
 EXPIRY_SOURCE = "wallet.expiry"  # a schedule's event: hang up on sockets whose token expired
 # A ping is 17 characters. Anything much longer is not one, and is refused unparsed, so a
 # client cannot spend the relay's CPU (or its C stack, with "[" * 100000) on JSON.

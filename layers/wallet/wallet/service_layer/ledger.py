@@ -61,11 +61,11 @@ def _decide(
     result = book.post(envelope.command, envelope.command_id, now)
     outcome: Outcome
     if isinstance(result, Rejection):
-        outcome = CommandRejected(
-            envelope.command_id, envelope.request_hash, result, now, envelope.command.wallet_id
-        )
+        outcome = CommandRejected(envelope.command_id, envelope.request_hash, result, now,
+                                  envelope.command.wallet_id, envelope.attempt_id)
     else:
-        outcome = TransactionCommitted(envelope.command_id, envelope.request_hash, result)
+        outcome = TransactionCommitted(envelope.command_id, envelope.request_hash, result,
+                                       envelope.attempt_id)
     known[envelope.command_id] = outcome
     applied.append((envelope, outcome))
     return outcome
@@ -76,9 +76,8 @@ def _replay(envelope: Envelope, earlier: Outcome, now: datetime) -> Outcome | No
         return None
     reused = Rejection("idempotency_key_reused",
                        "this Idempotency-Key was already used with a different request")
-    return CommandRejected(
-        envelope.command_id, envelope.request_hash, reused, now, envelope.command.wallet_id
-    )
+    return CommandRejected(envelope.command_id, envelope.request_hash, reused, now,
+                           envelope.command.wallet_id, envelope.attempt_id)
 
 
 EVENTS_CHANNEL = "wallet.events"

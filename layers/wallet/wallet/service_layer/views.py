@@ -5,11 +5,15 @@ from typing import Any
 
 from wallet.domain.access import Principal
 from wallet.domain.events import CommandRejected, Outcome
-from wallet.domain.ledger import SYSTEM_ACCOUNTS, Posting, Transaction
+from wallet.domain.ledger import (
+    SYSTEM_ACCOUNTS,
+    TIMESTAMP_FORMAT,
+    Posting,
+    Transaction,
+    entry_type,
+)
 from wallet.domain.money import Currency, currency_of, format_minor
 from wallet.service_layer.ports import HistoryEntry
-
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def money(minor: int, currency: str) -> str:
@@ -59,10 +63,8 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
 def entry_of(transaction: Transaction, posting: Posting) -> HistoryEntry:
     """One wallet's view of a transaction, as history would list it."""
     other = next(p.account_id for p in transaction.postings if p is not posting)
-    entry_type = transaction.kind
-    if entry_type == "transfer":
-        entry_type = "transfer_in" if posting.amount_minor > 0 else "transfer_out"
-    return HistoryEntry(0, transaction.id, entry_type, transaction.currency,
+    kind = entry_type(transaction.kind, posting.amount_minor)
+    return HistoryEntry(0, transaction.id, kind, transaction.currency,
                         abs(posting.amount_minor), posting.balance_after_minor, other,
                         transaction.created_at, posting.account_id)
 

@@ -4,6 +4,10 @@ Idempotency works in two layers. The command id is derived from the caller
 and their Idempotency-Key, so a retry is the *same* command: if its outcome is
 already recorded it is replayed at once, and if it is still in flight the
 consumer's per-id check applies it once however many copies arrive.
+
+Every submission also carries an attempt id of its own, and the outcome
+records the attempt that applied it: concurrent copies all receive the one
+outcome, and exactly the copy whose attempt it names is not a replay.
 """
 
 import time
@@ -16,7 +20,7 @@ from wallet.domain.codec import encode_envelope
 from wallet.domain.commands import Envelope, LedgerCommand, request_hash
 from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.money import Currency, currency_of, parse_bound
+from wallet.domain.money import Currency, ExactDecimal, currency_of
 from wallet.service_layer.ports import (
     AmountRange,
     BalanceCache,
@@ -39,13 +43,14 @@ class Submitted:
     command_id: str
     outcome: Outcome | None  # None: still pending when the wait ended
     replayed: bool
+    request_hash: str = ""  # what a 202's Location carries, so it reports only this request
 
 
 @dataclass(frozen=True)
 class HistoryFilters:
     query: HistoryQuery  # amount_ranges are derived here, from the two bounds below
-    amount_min: str | None = None
-    amount_max: str | None = None
+    amount_min: ExactDecimal | None = None
+    amount_max: ExactDecimal | None = None
 
 
 class WalletService:
@@ -62,7 +67,8 @@ class WalletService:
         self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
     ) -> Submitted:
         principal.authorise(command)
-        envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command)
+        envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command,
+                            str(uuid.uuid4()))
         # Register before looking: an outcome published between the look and the
         # registration would otherwise be missed, and a retry would wait out its deadline.
         waiter = self._waiters.register(envelope.command_id, envelope.request_hash,
@@ -70,7 +76,8 @@ class WalletService:
         try:
             earlier = self._store.outcome(envelope.command_id) if idempotency_key else None
             if earlier is not None:
-                return Submitted(envelope.command_id, _replayable(envelope, earlier), True)
+                outcome = _replayable(envelope.request_hash, earlier)
+                return Submitted(envelope.command_id, outcome, True, envelope.request_hash)
             return self._append_and_wait(envelope, waiter)
         finally:
             self._waiters.release(waiter)
@@ -87,7 +94,9 @@ class WalletService:
                 self._pending.remember(envelope.command_id, waiter.owner)
         if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
             raise IdempotencyKeyReused(outcome.rejection.message)
-        return Submitted(envelope.command_id, outcome, False)
+        # The event and the store name the attempt that applied: any other copy is a replay.
+        replayed = outcome is not None and outcome.attempt_id != envelope.attempt_id
+        return Submitted(envelope.command_id, outcome, replayed, envelope.request_hash)
 
     def _await(self, envelope: Envelope, waiter: Waiter) -> Outcome | None:
         """Waits for the event, and asks the store now and then in case events are lost.
@@ -117,7 +126,7 @@ class WalletService:
     def _recorded(self, envelope: Envelope) -> Outcome | None:
         """The event may have been missed (a pub/sub hiccup); the store has the truth."""
         earlier = self._store.outcome(envelope.command_id)
-        return None if earlier is None else _replayable(envelope, earlier)
+        return None if earlier is None else _replayable(envelope.request_hash, earlier)
 
     def balances(self, principal: Principal, user_id: str) -> dict[str, int]:
         principal.authorise_read(user_id)
@@ -135,7 +144,7 @@ class WalletService:
         query = filters.query
         principal.authorise_read(query.account_id)
         ranges = self._amount_ranges(filters)
-        if ranges == () and (filters.amount_min or filters.amount_max):
+        if ranges == () and (filters.amount_min, filters.amount_max) != (None, None):
             return [], False  # a wallet with no currencies has nothing in any range
         entries = self._store.history(replace(query, limit=query.limit + 1, amount_ranges=ranges))
         return entries[: query.limit], len(entries) > query.limit
@@ -154,8 +163,15 @@ class WalletService:
             owner = self._pending.owner(command_id)
         return owner
 
-    def lookup(self, principal: Principal, command_id: str) -> Outcome | None:
-        """A recorded outcome, or None while this gateway still waits for it."""
+    def lookup(
+        self, principal: Principal, command_id: str, request_hash: str | None = None
+    ) -> Outcome | None:
+        """A recorded outcome, or None while this gateway still waits for it.
+
+        Requests that reuse one key share the command id, so a 202's Location
+        also names its request: the outcome of another request under that id
+        is a reused key, never this request's result.
+        """
         outcome = self._store.outcome(command_id)
         if outcome is None:
             owner = self._pending_owner(command_id)
@@ -164,6 +180,8 @@ class WalletService:
             raise NotFound(f"no transaction {command_id}")
         if not principal.is_operator and principal.subject not in _parties(outcome):
             raise NotFound(f"no transaction {command_id}")
+        if request_hash is not None:
+            _replayable(request_hash, outcome)
         return outcome
 
 
@@ -173,8 +191,8 @@ def _command_id(principal: Principal, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{principal.subject}\n{idempotency_key}"))
 
 
-def _replayable(envelope: Envelope, earlier: Outcome) -> Outcome:
-    if earlier.request_hash != envelope.request_hash:
+def _replayable(request_hash: str, earlier: Outcome) -> Outcome:
+    if earlier.request_hash != request_hash:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used with a different request")
     return earlier
@@ -187,10 +205,10 @@ def _parties(outcome: Outcome) -> Sequence[str]:
 
 
 def _amount_range(currency: Currency, filters: HistoryFilters) -> AmountRange:
-    low = filters.amount_min
-    high = filters.amount_max
+    """Bounds round inward, so a range never admits an amount it excludes in decimal."""
+    low, high = filters.amount_min, filters.amount_max
     return AmountRange(
         currency.code,
-        None if low is None else parse_bound(low, currency, True, "minAmount"),
-        None if high is None else parse_bound(high, currency, False, "maxAmount"),
+        None if low is None else low.minor_units(currency, round_up=True),
+        None if high is None else high.minor_units(currency, round_up=False),
     )
