@@ -60,6 +60,25 @@ class Unavailable(WalletError):
     code = "unavailable"
 
 
+# What the HTTP edge answers by itself, before any handler sees the request.
+class BadRequest(WalletError):
+    """Not valid HTTP: a broken request line, header or chunked framing."""
+
+    code = "bad_request"
+
+
+class HeadersTooLarge(WalletError):
+    code = "headers_too_large"
+
+
+class RequestTimeout(WalletError):
+    code = "request_timeout"
+
+
+class TooManyConnections(WalletError):
+    code = "too_many_connections"
+
+
 REJECTIONS: dict[str, type[WalletError]] = {
     error.code: error
     for error in (InsufficientFunds, BalanceLimitExceeded, IdempotencyKeyReused)
