@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.raw import Answer, connect, exchange, read_answer, request_head, send_pieces
-from tests.e2e.server import Server, auth, token, unique, wait_until
+from tests.e2e.server import ROOT, Server, auth, token, unique, wait_until
 
 OPERATOR = auth("ops", "operator")
 FORM = "application/x-www-form-urlencoded"
@@ -211,3 +211,24 @@ def test_the_server_is_healthy_after_all_this(server: Server) -> None:
     with connect(server) as sock:
         send_pieces(sock, [request_head("GET", "/healthz", {})])
         assert read_answer(sock).status == 200
+
+
+@pytest.mark.skipif(not (ROOT / "frontend" / "dist" / "assets").is_dir(),
+                    reason="the dashboard is not built (make test builds it)")
+@pytest.mark.parametrize("path", [
+    "/assets/", "/assets/no-such-file.js", "/assets/%2e%2e/index.html", "/assets/.x",
+    "/assets/a/../../index.html"])
+def test_the_static_files_errors_are_envelopes(server: Server, path: str) -> None:
+    answer = exchange(server, [request_head("GET", path, {})])
+    assert answer.status in (403, 404), answer
+    assert answer.error_code() in ("forbidden", "not_found")
+
+
+def test_a_built_asset_is_still_served(server: Server) -> None:
+    assets = ROOT / "frontend" / "dist" / "assets"
+    if not assets.is_dir():
+        pytest.skip("the dashboard is not built (make test builds it)")
+    name = next(assets.iterdir()).name
+    answer = exchange(server, [request_head("GET", f"/assets/{name}", {})])
+    assert answer.status == 200 and answer.body == (assets / name).read_bytes()
+    assert "immutable" in answer.headers["cache-control"]
