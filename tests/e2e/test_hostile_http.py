@@ -154,6 +154,13 @@ def test_too_many_headers_is_an_envelope(server: Server) -> None:
     assert_envelope_without_echo(answer, 400, "X-H1")
 
 
+def test_a_bad_expect_header_is_an_envelope_that_echoes_nothing(server: Server) -> None:
+    secret = token("ops", "operator")
+    head = request_head("POST", "/wallet/deposit", {
+        **OPERATOR, "Expect": f"Bearer {secret}", "Content-Length": "0"})
+    assert_envelope_without_echo(exchange(server, [head]), 400, secret[:40])
+
+
 @pytest.mark.parametrize("raw", [
     b"GARBAGE\r\n\r\n",
     b"GET /healthz HTTP/9.9\r\n\r\n",

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -44,7 +43,6 @@ HEADERS_MAX = 128
 LINGER_S = 1.0  # after an early answer, what the client still sends is read and dropped
 _ERRORS_BY_STATUS: dict[int, type[WalletError]] = {
     403: Forbidden, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
-View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -195,11 +193,24 @@ def _parse_error(exc: BaseException | None) -> WalletError:
     return BadRequest(f"not a valid HTTP/1.1 request (at most {HEADERS_MAX} headers)")
 
 
+def _enveloped(exception: web.HTTPException, request: web.BaseRequest) -> web.StreamResponse:
+    """aiohttp's own answers (a static file's 404, a bad Expect's 417) as our envelope.
+
+    aiohttp's texts quote the request (`Unknown Expect: <the header>`), so ours name nothing
+    the caller sent but the method and path.
+    """
+    error = _ERRORS_BY_STATUS.get(exception.status, BadRequest)
+    message = f"{HTTPStatus(exception.status).phrase.lower()}: {request.method} {request.path}"
+    if exception.status == HTTPStatus.EXPECTATION_FAILED:
+        message = "Expect may only be 100-continue"
+    return to_response(to_result(error_response(error(message)), request_id(request)))
+
+
 class EdgeServer(web.Server):
     """aiohttp's server, making EdgeProtocols and telling each when a request head is done."""
 
     def __init__(self, made: web.Server, edge: Edge, **handler_kwargs: Any) -> None:
-        factory = made.request_factory
+        factory, app_handler = made.request_factory, made.request_handler
 
         def request_factory(message: Any, payload: Any, protocol: web.RequestHandler,
                             writer: Any, task: Any) -> web.BaseRequest:
@@ -207,7 +218,15 @@ class EdgeServer(web.Server):
                 protocol.head_received()
             return factory(message, payload, protocol, writer, task)
 
-        super().__init__(made.request_handler, request_factory=request_factory,
+        async def request_handler(request: web.BaseRequest) -> web.StreamResponse:
+            try:
+                return await app_handler(request)
+            except web.HTTPException as exception:  # raised before or past our middlewares
+                if exception.status < 400:
+                    raise
+                return _enveloped(exception, request)
+
+        super().__init__(request_handler, request_factory=request_factory,
                          handler_cancellation=made.handler_cancellation)
         self._edge, self._handler_kwargs = edge, handler_kwargs
 
@@ -230,19 +249,6 @@ class EdgeRunner(web.AppRunner):
             keepalive_timeout=self._edge.limits.keepalive_timeout_s, lingering_time=LINGER_S,
             max_line_size=HEADER_LINE_BYTES_MAX, max_field_size=HEADER_LINE_BYTES_MAX,
             max_headers=HEADERS_MAX)
-
-
-@web.middleware
-async def enveloped_http_errors(request: web.Request, handler: View) -> web.StreamResponse:
-    """aiohttp's own 403/404/405/413 (the static files raise them) in our envelope."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exception:
-        error = _ERRORS_BY_STATUS.get(exception.status)
-        if error is None:
-            raise
-        message = f"{exception.reason.lower()}: {request.method} {request.path}"
-        return to_response(to_result(error_response(error(message)), request_id(request)))
 
 
 def answered_at_the_edge(error: WalletError, request: web.Request) -> web.Response:

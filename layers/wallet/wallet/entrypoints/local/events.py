@@ -42,7 +42,7 @@ async def http_event(request: web.Request, route_key: str,
     }
 
 
-def request_id(request: web.Request) -> str:
+def request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-Id when it is a plain token, so logs cannot be forged through it."""
     given = request.headers.get("X-Request-Id", "")
     return given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())

@@ -22,7 +22,7 @@ from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, Wallet
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
 from wallet.entrypoints.local.dashboard import Dashboard
-from wallet.entrypoints.local.edge import answered_at_the_edge, enveloped_http_errors
+from wallet.entrypoints.local.edge import answered_at_the_edge
 from wallet.entrypoints.local.events import (
     http_event,
     request_id,
@@ -49,7 +49,7 @@ class LocalRuntime:
         self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[_request_id, enveloped_http_errors])
+        app = web.Application(middlewares=[_request_id])
         if API in self.parts:
             for method, path, name in HTTP_ROUTES:
                 app.router.add_route(method, path, self._http(f"{method} {path}", name))
