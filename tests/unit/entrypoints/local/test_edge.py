@@ -88,6 +88,7 @@ def test_loop_errors_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixtu
 
 def test_the_connection_cap_fits_under_the_descriptor_limit() -> None:
     assert connections_max(10_000, 1024) < 1024
+    assert connections_max(10_000, 4096) < 4096 - 1024
     assert connections_max(100, 20_000) == 100
 
 

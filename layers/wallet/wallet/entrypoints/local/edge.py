@@ -41,6 +41,9 @@ log = logging.getLogger("wallet.edge")
 HEADER_LINE_BYTES_MAX = 8190  # the request line and each header, as aiohttp's default
 HEADERS_MAX = 128
 LINGER_S = 1.0  # after an early answer, what the client still sends is read and dropped
+# Refused connections that linger at once; past it they close at once, since in a flood
+# lingering ones would hold the very descriptors the cap protects (see process_limits.py).
+REFUSALS_LINGERING_MAX = 64
 _ERRORS_BY_STATUS: dict[int, type[WalletError]] = {
     403: Forbidden, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
 
@@ -88,6 +91,7 @@ class Edge:
         self.limits = limits
         self.connections = ConnectionCounts(limits.connections_max,
                                             limits.connections_per_address_max)
+        self.refusals_lingering = 0
 
 
 def raw_answer(error: WalletError) -> bytes:
@@ -106,7 +110,7 @@ class EdgeProtocol(web.RequestHandler):
 
     def __init__(self, manager: web.Server, *, edge: Edge, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
-        self._edge, self._address, self._admitted = edge, "", False
+        self._edge, self._address, self._admitted, self._lingering = edge, "", False, False
         self._awaiting_head = True
         self._head_timer: asyncio.TimerHandle | None = None
 
@@ -122,14 +126,22 @@ class EdgeProtocol(web.RequestHandler):
         assert isinstance(transport, asyncio.WriteTransport)
         transport.write(raw_answer(TooManyConnections(
             "too many connections; retry shortly with fewer at once")))
-        transport.write_eof()  # half-close, and drop what arrives, so the 503 is not reset
         self._awaiting_head = False
+        if self._edge.refusals_lingering >= REFUSALS_LINGERING_MAX:
+            self.force_close()
+            return
+        self._edge.refusals_lingering += 1
+        self._lingering = True
+        transport.write_eof()  # half-close, and drop what arrives, so the 503 is not reset
         self._loop.call_later(LINGER_S, self.force_close)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._admitted:
             self._admitted = False
             self._edge.connections.release(self._address)
+        if self._lingering:
+            self._lingering = False
+            self._edge.refusals_lingering -= 1
         self._stop_head_timer()
         super().connection_lost(exc)
 

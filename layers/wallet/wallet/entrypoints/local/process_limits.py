@@ -17,7 +17,10 @@ from typing import Any
 
 log = logging.getLogger("wallet.loop")
 
-FDS_RESERVED = 256  # for everything that is not a client connection
+ACCEPT_BACKLOG = 1024  # the listen queue; Python 3.11 accepts up to this many per loop tick
+# Not for admitted client connections: one tick's accepts (each refused one still costs a
+# descriptor until it closes), the database, the broker, logs and handler threads.
+FDS_RESERVED = ACCEPT_BACKLOG + 320
 LOOP_ERRORS_PER_INTERVAL_MAX = 5
 LOOP_ERROR_INTERVAL_S = 10.0
 
@@ -36,7 +39,7 @@ def raise_file_limit() -> int:
 
 def connections_max(configured: int, file_limit: int) -> int:
     """The configured cap, lowered to fit under the descriptor limit with room to spare."""
-    fitting = max(1, file_limit - FDS_RESERVED)
+    fitting = max(file_limit // 4, file_limit - FDS_RESERVED)  # a tiny limit still serves
     if configured > fitting:
         log.warning("connection cap lowered to fit the file descriptor limit",
                     extra={"configured": configured, "connections_max": fitting})

@@ -24,6 +24,7 @@ from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
 from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
 from wallet.entrypoints.local.poller import Poller
 from wallet.entrypoints.local.process_limits import (
+    ACCEPT_BACKLOG,
     BoundedLoopErrors,
     connections_max,
     raise_file_limit,
@@ -90,7 +91,7 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
         cap = connections_max(config.connections_max, raise_file_limit())
         runner = EdgeRunner(runtime.application(), Edge(EdgeLimits.of(config, cap)))
         await runner.setup()
-        site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+        site = web.TCPSite(runner, config.host, config.port, backlog=ACCEPT_BACKLOG)
         try:
             await site.start()
         except OSError as error:
