@@ -60,6 +60,12 @@ class Config:
     redis_namespace: str = "wallet"
     role: str = "all"  # for Lambda-style handlers; `wallet serve --role` overrides it
     socket_limits: SocketLimits = field(default_factory=SocketLimits)  # per user, per process
+    # The local HTTP edge's bounds on slow and greedy clients (entrypoints/local/edge.py).
+    header_timeout_s: int = 10
+    body_timeout_s: int = 20
+    keepalive_timeout_s: int = 15
+    connections_max: int = 10_000
+    connections_per_address_max: int = 1_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -93,6 +99,12 @@ class Config:
                                1, 100_000),
                 source.integer("WALLET_WEBSOCKETS_PER_PROCESS_MAX",
                                SocketLimits.per_process_max, 1, 1_000_000)),
+            header_timeout_s=source.integer("WALLET_HEADER_TIMEOUT_S", 10, 1, 300),
+            body_timeout_s=source.integer("WALLET_BODY_TIMEOUT_S", 20, 1, 300),
+            keepalive_timeout_s=source.integer("WALLET_KEEPALIVE_TIMEOUT_S", 15, 1, 3600),
+            connections_max=source.integer("WALLET_CONNECTIONS_MAX", 10_000, 1, 1_000_000),
+            connections_per_address_max=source.integer(
+                "WALLET_CONNECTIONS_PER_ADDRESS_MAX", 1_000, 1, 1_000_000),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:

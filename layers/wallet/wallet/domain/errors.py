@@ -61,11 +61,28 @@ class BalanceLimitExceeded(WalletError):
 
 
 class TooManyConnections(WalletError):
+    """One client holds as many connections as it may: its own websockets, or its address's."""
+
     code = "too_many_connections"
 
 
 class Unavailable(WalletError):
     code = "unavailable"
+
+
+# What the HTTP edge answers by itself, before any handler sees the request.
+class BadRequest(WalletError):
+    """Not valid HTTP: a broken request line, header or chunked framing."""
+
+    code = "bad_request"
+
+
+class HeadersTooLarge(WalletError):
+    code = "headers_too_large"
+
+
+class RequestTimeout(WalletError):
+    code = "request_timeout"
 
 
 REJECTIONS: dict[str, type[WalletError]] = {

@@ -36,21 +36,30 @@ class Dashboard:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._index)
-        if (self._built / ASSETS).is_dir():
-            app.router.add_static(f"/{ASSETS}", self._built / ASSETS)
+        app.router.add_get(f"/{ASSETS}/{{name}}", self._asset)  # one segment: no `..`, no `/`
         app.on_response_prepare.append(_cache_assets)
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(self._built / INDEX, headers=INDEX_HEADERS)
 
+    async def _asset(self, request: web.Request) -> web.StreamResponse:
+        """A built asset; a missing one is raised so the edge answers it in the envelope."""
+        found = _file_in(self._built / ASSETS, request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(found)
+
     def top_level_file(self, path: str) -> Path | None:
         """A file such as /favicon.svg beside index.html; never anything outside the build."""
-        name = path.lstrip("/")
-        if not name or "/" in name or name.startswith("."):
-            return None
-        candidate = (self._built / name).resolve()
-        inside = candidate.parent == self._built
-        return candidate if inside and candidate.is_file() else None
+        return _file_in(self._built, path.lstrip("/"))
+
+
+def _file_in(folder: Path, name: str) -> Path | None:
+    if not name or "/" in name or name.startswith("."):
+        return None
+    candidate = (folder / name).resolve()
+    inside = candidate.parent == folder.resolve()
+    return candidate if inside and candidate.is_file() else None
 
 
 async def _cache_assets(request: web.Request, response: web.StreamResponse) -> None:

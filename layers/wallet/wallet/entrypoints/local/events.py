@@ -9,16 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-from wallet.entrypoints.request import BODY_BYTES_MAX
+from wallet.entrypoints.local.bodies import read_body
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._=-]{1,128}")
 
 
-async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | None:
-    """The event, or None when the body is larger than any handler accepts."""
-    raw = await request.content.read(BODY_BYTES_MAX + 1)
-    if len(raw) > BODY_BYTES_MAX:
-        return None
+async def http_event(request: web.Request, route_key: str,
+                     body_timeout_s: float) -> dict[str, Any]:
+    """The event, with the whole body; a WalletError when the body cannot be read."""
+    raw = await read_body(request, body_timeout_s)
     try:
         body, encoded = raw.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -43,7 +42,7 @@ async def http_event(request: web.Request, route_key: str) -> dict[str, Any] | N
     }
 
 
-def request_id(request: web.Request) -> str:
+def request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-Id when it is a plain token, so logs cannot be forged through it."""
     given = request.headers.get("X-Request-Id", "")
     return given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())

@@ -20,8 +20,15 @@ from wallet.adapters.memory_connections import MemoryConnections
 from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
+from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
 from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
 from wallet.entrypoints.local.poller import Poller
+from wallet.entrypoints.local.process_limits import (
+    ACCEPT_BACKLOG,
+    BoundedLoopErrors,
+    connections_max,
+    raise_file_limit,
+)
 from wallet.entrypoints.local.server import API, WEBSOCKETS, LocalRuntime
 from wallet.entrypoints.local.sockets import Sockets
 
@@ -78,11 +85,14 @@ def serve(config: Config, role: str = "all") -> None:
 
 
 async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(BoundedLoopErrors())
     runner = None
     if runtime.parts:
-        runner = web.AppRunner(runtime.application(), access_log=None, handle_signals=False)
+        cap = connections_max(config.connections_max, raise_file_limit())
+        runner = EdgeRunner(runtime.application(), Edge(EdgeLimits.of(config, cap)))
         await runner.setup()
-        site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+        site = web.TCPSite(runner, config.host, config.port, backlog=ACCEPT_BACKLOG)
         try:
             await site.start()
         except OSError as error:
@@ -93,7 +103,6 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
         await asyncio.to_thread(runtime.container.source.ready, JOIN_TIMEOUT_MS)
     _banner(runtime, role, config, runner.addresses[0][1] if runner else None)
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     await stopping.wait()

@@ -9,7 +9,6 @@ while they wait for their command's commit.
 import asyncio
 import functools
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -18,14 +17,16 @@ from typing import Any
 from aiohttp import web
 
 from wallet.bootstrap import Container
-from wallet.domain.errors import MethodNotAllowed, NotFound, PayloadTooLarge, Unavailable
+from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, WalletError
 from wallet.entrypoints.api import error_response, to_result
 from wallet.entrypoints.docs_page import render_docs_html
 from wallet.entrypoints.local import websocket
 from wallet.entrypoints.local.dashboard import Dashboard
+from wallet.entrypoints.local.edge import answered_at_the_edge
 from wallet.entrypoints.local.events import http_event, request_id, to_response
 from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
 from wallet.entrypoints.local.sockets import Sockets
+from wallet.entrypoints.request import Request
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
 
@@ -42,7 +43,7 @@ class LocalRuntime:
         self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024, middlewares=[_request_id])
+        app = web.Application(middlewares=[_request_id])
         if API in self.parts:
             for method, path, name in HTTP_ROUTES:
                 app.router.add_route(method, path, self._http(f"{method} {path}", name))
@@ -63,11 +64,13 @@ class LocalRuntime:
         return await loop.run_in_executor(self.executor, self.handlers[name], event, None)
 
     def _http(self, route_key: str, name: str) -> View:
+        body_timeout_s = self.container.config.body_timeout_s
+
         async def view(request: web.Request) -> web.StreamResponse:
-            event = await http_event(request, route_key)
-            if event is None:
-                too_large = error_response(PayloadTooLarge("the body must be at most 64 KiB"))
-                return to_response(to_result(too_large, str(uuid.uuid4())))
+            try:
+                event = await http_event(request, route_key, body_timeout_s)
+            except WalletError as error:
+                return answered_at_the_edge(error, request)
             return to_response(await self._invoke(name, event))
         return view
 
@@ -110,14 +113,27 @@ class LocalRuntime:
             found = self.dashboard and self.dashboard.top_level_file(request.path)
             if found:
                 return web.FileResponse(found)
-        routes = HTTP_ROUTES if API in self.parts else ()
-        known = [method for method, path, _ in routes if _matches(path, request.path)]
-        error = (MethodNotAllowed(f"use {', '.join(known)} on {request.path}") if known
-                 else NotFound(f"no route {request.method} {request.path}"))
-        response = to_response(to_result(error_response(error), str(uuid.uuid4())))
-        if known:
-            response.headers["Allow"] = ", ".join(known)
+        if API in self.parts and _under_wallet(request.path):
+            return self._unrouted_wallet(request)
+        return _error(NotFound(f"no route {request.method} {request.path}"), request)
+
+    def _unrouted_wallet(self, request: web.Request) -> web.StreamResponse:
+        """Authentication first, as on every route: a stranger learns no route's name."""
+        credentials = {"authorization": request.headers.get("Authorization", "")}
+        try:
+            _ = Request({"headers": credentials}, self.container).principal
+        except WalletError as error:
+            return _error(error, request)
+        known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]
+        if not known:
+            return _error(NotFound(f"no route {request.method} {request.path}"), request)
+        response = _error(MethodNotAllowed(f"use {', '.join(known)} on {request.path}"), request)
+        response.headers["Allow"] = ", ".join(known)
         return response
+
+
+def _error(error: WalletError, request: web.Request) -> web.Response:
+    return to_response(to_result(error_response(error), request_id(request)))
 
 
 @web.middleware
@@ -129,10 +145,15 @@ async def _request_id(request: web.Request, handler: View) -> web.StreamResponse
     return response
 
 
+def _under_wallet(path: str) -> bool:
+    return path.lstrip("/").partition("/")[0] == "wallet"  # `//wallet/x` is still ours
+
+
 def _matches(template: str, path: str) -> bool:
-    parts, given = template.strip("/").split("/"), path.strip("/").split("/")
+    """Segment by segment, slashes and all: `/wallet/deposit/` is not `/wallet/deposit`."""
+    parts, given = template.split("/"), path.split("/")
     return len(parts) == len(given) and all(
-        p.startswith("{") or p == g for p, g in zip(parts, given, strict=True))
+        (p.startswith("{") and g != "") or p == g for p, g in zip(parts, given, strict=True))
 
 
 @functools.cache
