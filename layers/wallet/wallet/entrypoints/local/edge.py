@@ -196,9 +196,9 @@ class EdgeProtocol(web.RequestHandler):
             log.error("unhandled error", exc_info=exc, extra={"remote": self._address})
             answer = internal_error()
         else:
-            log.warning("malformed request", extra={
-                "remote": self._address, "status": status, "problem": type(exc).__name__})
             answer = error_response(_parse_error(exc))
+            log.warning("malformed request", extra={  # the status we answer, not aiohttp's
+                "remote": self._address, "status": answer.status, "problem": type(exc).__name__})
         response = to_response(to_result(answer, str(uuid.uuid4())))
         response.force_close()
         return response
