@@ -86,9 +86,34 @@ def test_an_idle_keep_alive_connection_is_closed(tight: Server) -> None:
         assert closed_soon(sock)
 
 
+def busy(server: Server, source: str) -> socket.socket:
+    """A connection mid-body: it has a request under way, so it is never the one dropped."""
+    sock = connect(server, source)
+    sock.sendall(request_head("POST", "/wallet/deposit", {
+        **OPERATOR, "Content-Type": "application/json", "Content-Length": "100",
+        "Expect": "100-continue"}))
+    # The interim answer says the server parsed the head: the request is under way.
+    assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue")
+    return sock
+
+
+def test_at_the_per_address_cap_a_new_request_displaces_the_oldest_idle_connection(
+        tight: Server) -> None:
+    """Slowloris from one address: its own half-sent heads make way, its real requests pass."""
+    with ExitStack() as stack:
+        slow = [stack.enter_context(connect(tight, "127.0.1.5")) for _ in range(PER_ADDRESS_MAX)]
+        for sock in slow:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: wa")  # and never the rest
+        fresh = stack.enter_context(connect(tight, "127.0.1.5"))
+        fresh.sendall(request_head("GET", "/healthz", {}))
+        assert read_answer(fresh).status == 200
+        oldest = read_answer(slow[0])
+        assert (oldest.status, oldest.error_code()) == (408, "request_timeout")
+
+
 def test_over_the_per_address_cap_a_connection_is_refused(tight: Server) -> None:
     with ExitStack() as stack:
-        held = [stack.enter_context(connect(tight, "127.0.1.4")) for _ in range(PER_ADDRESS_MAX)]
+        held = [stack.enter_context(busy(tight, "127.0.1.4")) for _ in range(PER_ADDRESS_MAX)]
         extra = stack.enter_context(connect(tight, "127.0.1.4"))
         extra.sendall(request_head("GET", "/healthz", {}))
         answer = read_answer(extra)
@@ -101,12 +126,25 @@ def test_over_the_total_cap_a_connection_is_refused_and_the_service_recovers(
         tight: Server) -> None:
     with ExitStack() as stack:
         for number in range(TOTAL_MAX):
-            stack.enter_context(connect(tight, f"127.0.2.{number // PER_ADDRESS_MAX + 1}"))
+            stack.enter_context(busy(tight, f"127.0.2.{number // PER_ADDRESS_MAX + 1}"))
         with connect(tight, "127.0.2.200") as extra:
             extra.sendall(request_head("GET", "/healthz", {}))
             answer = read_answer(extra)
         assert (answer.status, answer.error_code()) == (503, "unavailable")
     wait_until(lambda: healthy(tight), timeout_s=CLOSE_BOUND_S)
+
+
+def test_at_the_total_cap_a_new_request_displaces_the_oldest_idle_connection(
+        tight: Server) -> None:
+    with ExitStack() as stack:
+        idle = [stack.enter_context(connect(tight, f"127.0.3.{number // PER_ADDRESS_MAX + 1}"))
+                for number in range(TOTAL_MAX)]
+        for sock in idle:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        with connect(tight, "127.0.3.200") as fresh:
+            fresh.sendall(request_head("GET", "/healthz", {}))
+            assert read_answer(fresh).status == 200
+        assert read_answer(idle[0]).status == 408
 
 
 def test_the_service_stays_up(tight: Server) -> None:

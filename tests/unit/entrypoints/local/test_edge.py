@@ -9,7 +9,13 @@ import pytest
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from wallet.domain.errors import PayloadTooLarge, TooManyConnections, ValidationError
 from wallet.entrypoints.local.bodies import decoded
-from wallet.entrypoints.local.edge import ConnectionCounts, _parse_error, raw_answer
+from wallet.entrypoints.local.edge import (
+    ConnectionCounts,
+    Edge,
+    EdgeLimits,
+    _parse_error,
+    raw_answer,
+)
 from wallet.entrypoints.local.process_limits import (
     LOOP_ERROR_INTERVAL_S,
     LOOP_ERRORS_PER_INTERVAL_MAX,
@@ -38,6 +44,38 @@ def test_a_released_address_leaves_the_table() -> None:
         assert counts.admit(f"10.0.0.{number % 5}") is None
         counts.release(f"10.0.0.{number % 5}")
     assert counts.total == 0 and not counts._by_address
+
+
+class IdleSocket:
+    """Stands in for an EdgeProtocol: displacing it frees its places, as the real one does."""
+
+    def __init__(self, edge: Edge, address: str) -> None:
+        self.edge, self.address, self.displaced = edge, address, False
+        assert edge.admit(address) is None
+        edge.idle.add(address, self)  # type: ignore[arg-type]
+
+    def displace(self) -> None:
+        self.displaced = True
+        self.edge.connections.release(self.address)
+        self.edge.idle.discard(self.address, self)  # type: ignore[arg-type]
+
+
+def test_at_a_cap_the_oldest_idle_connection_of_that_cap_makes_way() -> None:
+    edge = Edge(EdgeLimits(1, 1, 1, connections_max=3, connections_per_address_max=2))
+    first, second, other = IdleSocket(edge, "a"), IdleSocket(edge, "a"), IdleSocket(edge, "b")
+    assert edge.admit("a") is None  # the address's cap: its own oldest goes
+    assert (first.displaced, second.displaced, other.displaced) == (True, False, False)
+    assert edge.admit("c") is None  # the total: the oldest of all goes
+    assert second.displaced and not other.displaced
+
+
+def test_with_no_idle_connection_the_cap_refuses() -> None:
+    edge = Edge(EdgeLimits(1, 1, 1, connections_max=2, connections_per_address_max=1))
+    assert edge.admit("a") is None and edge.admit("b") is None  # both busy: never idle
+    refusal = edge.admit("a")
+    assert refusal is not None and refusal.code == "too_many_connections"
+    refusal = edge.admit("c")
+    assert refusal is not None and refusal.code == "unavailable"
 
 
 def test_a_raw_answer_is_a_whole_http_response_in_the_envelope() -> None:

@@ -3,10 +3,14 @@
 aiohttp parses HTTP; this module decides how long and how many. A client
 that opens a connection and never finishes its request head is dropped after
 `header_timeout_s` (answered 408 first), an idle keep-alive connection after
-`keepalive_timeout_s`, and a connection over the per-address cap is answered
-429 `too_many_connections` (over the total cap, 503 `unavailable`) and closed
-at once, so half-sent
-requests can never eat the process's file descriptors. Whatever aiohttp
+`keepalive_timeout_s`. At a cap, a new connection displaces the oldest idle
+one (no request under way: a half-sent head or a kept-alive connection),
+which is answered 408 and closed: idle connections are the cheapest to let
+go, so a slowloris only ever displaces its own sockets while real requests
+pass. Only when every connection under the cap has a request under way is the
+new one answered 429 `too_many_connections` (its address's cap) or 503
+`unavailable` (the total) and closed at once, so half-sent requests can never
+eat the process's file descriptors. Whatever aiohttp
 answers by itself (a request it cannot parse) is our JSON envelope too, with
 one WARNING log line, and never quotes the request back.
 """
@@ -14,7 +18,7 @@ one WARNING log line, and never quotes the request back.
 import asyncio
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +50,7 @@ LINGER_S = 1.0  # after an early answer, what the client still sends is read and
 # Refused connections that linger at once; past it they close at once, since in a flood
 # lingering ones would hold the very descriptors the cap protects (see process_limits.py).
 REFUSALS_LINGERING_MAX = 64
+DISPLACEMENTS_PER_ADMISSION_MAX = 2  # one for the address's cap, one for the total
 _ERRORS_BY_STATUS: dict[int, type[WalletError]] = {
     403: Forbidden, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
 
@@ -90,6 +95,31 @@ class ConnectionCounts:
             del self._by_address[address]  # the table holds open addresses only
 
 
+class IdleConnections:
+    """Connections with no request under way, oldest first, in total and per address."""
+
+    def __init__(self) -> None:
+        self._all: OrderedDict[EdgeProtocol, None] = OrderedDict()
+        self._by_address: dict[str, OrderedDict[EdgeProtocol, None]] = {}
+
+    def add(self, address: str, protocol: "EdgeProtocol") -> None:
+        self._all[protocol] = None
+        self._by_address.setdefault(address, OrderedDict())[protocol] = None
+
+    def discard(self, address: str, protocol: "EdgeProtocol") -> None:
+        self._all.pop(protocol, None)
+        of_address = self._by_address.get(address)
+        if of_address is not None:
+            of_address.pop(protocol, None)
+            if not of_address:
+                del self._by_address[address]  # the table holds addresses with idle ones only
+
+    def oldest(self, address: str | None) -> "EdgeProtocol | None":
+        """The longest idle connection: of this address, or of any when None."""
+        pool = self._all if address is None else self._by_address.get(address, OrderedDict())
+        return next(iter(pool), None)
+
+
 class Edge:
     """What every connection of one listening server shares."""
 
@@ -97,7 +127,25 @@ class Edge:
         self.limits = limits
         self.connections = ConnectionCounts(limits.connections_max,
                                             limits.connections_per_address_max)
+        self.idle = IdleConnections()
         self.refusals_lingering = 0
+
+    def admit(self, address: str) -> WalletError | None:
+        """None when admitted, displacing idle connections to make room; else why not.
+
+        A refusal names the cap that was hit, so the one idle connection to let
+        go is the oldest of this address (its own cap) or of all (the total).
+        """
+        for _ in range(DISPLACEMENTS_PER_ADMISSION_MAX):
+            refusal = self.connections.admit(address)
+            if refusal is None:
+                return None
+            own_cap = isinstance(refusal, TooManyConnections)
+            displaced = self.idle.oldest(address if own_cap else None)
+            if displaced is None:
+                return refusal
+            displaced.displace()
+        return self.connections.admit(address)
 
 
 def raw_answer(error: WalletError) -> bytes:
@@ -118,16 +166,19 @@ class EdgeProtocol(web.RequestHandler):
         super().__init__(manager, **kwargs)
         self._edge, self._address, self._admitted, self._lingering = edge, "", False, False
         self._awaiting_head = True
+        self._requests_under_way = 0  # pipelined requests may overlap
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         peer = transport.get_extra_info("peername")
         self._address = str(peer[0]) if isinstance(peer, tuple) else str(peer)
-        refusal = self._edge.connections.admit(self._address)
+        refusal = self._edge.admit(self._address)
         self._admitted = refusal is None
         if refusal is not None:
             self._refuse(transport, refusal)
+            return
+        self._edge.idle.add(self._address, self)
 
     def _refuse(self, transport: asyncio.BaseTransport, refusal: WalletError) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
@@ -141,10 +192,25 @@ class EdgeProtocol(web.RequestHandler):
         transport.write_eof()  # half-close, and drop what arrives, so the answer is not reset
         self._loop.call_later(LINGER_S, self.force_close)
 
-    def connection_lost(self, exc: BaseException | None) -> None:
+    def displace(self) -> None:
+        """Lets this idle connection go (answered 408) to make room for a new one."""
+        assert self._admitted and not self._requests_under_way, "only idle ones make way"
+        self._release()
+        self._stop_head_timer()
+        if self.transport is not None:
+            self.transport.write(raw_answer(RequestTimeout(
+                "the server needed this idle connection for another client")))
+        self.force_close()
+
+    def _release(self) -> None:
+        """Frees this connection's places at once; idempotent, as both ends call it."""
         if self._admitted:
             self._admitted = False
             self._edge.connections.release(self._address)
+        self._edge.idle.discard(self._address, self)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._release()
         if self._lingering:
             self._lingering = False
             self._edge.refusals_lingering -= 1
@@ -162,6 +228,8 @@ class EdgeProtocol(web.RequestHandler):
     def head_received(self) -> None:
         """A request head is complete: its handler reads the body under its own deadline."""
         self._awaiting_head = False
+        self._requests_under_way += 1
+        self._edge.idle.discard(self._address, self)
         self._stop_head_timer()
 
     async def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse,
@@ -170,6 +238,9 @@ class EdgeProtocol(web.RequestHandler):
             return await super().finish_response(request, resp, start_time)
         finally:
             self._awaiting_head = True  # the next byte starts the next head's deadline
+            self._requests_under_way -= 1
+            if self._admitted and not self._requests_under_way:
+                self._edge.idle.add(self._address, self)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
