@@ -15,8 +15,16 @@ from wallet.service_layer.ledger import LedgerConsumer
 from wallet.service_layer.ports import NO_METRICS, Metrics
 from wallet.service_layer.relay import Relay
 
-from ..fakes import ALICE, NOW, SECRET, FakeLedgerStore, RecordingCache, RecordingDeadLetters, \
-    RecordingSender, SyncPubSub
+from ..fakes import (
+    ALICE,
+    NOW,
+    SECRET,
+    FakeLedgerStore,
+    RecordingCache,
+    RecordingDeadLetters,
+    RecordingSender,
+    SyncPubSub,
+)
 from .test_relay import DEPOSIT
 
 

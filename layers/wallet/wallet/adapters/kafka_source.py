@@ -63,11 +63,13 @@ class KafkaCommandSource(CommandSource):
         self._joined = threading.Event()
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=_on_revoke)
         self._closed = False
+        self._committed: dict[int, int] = {}  # partition -> next offset, as this member committed
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned",
                  extra={"partitions": sorted(p.partition for p in partitions)})
         self._joined.set()  # even with no partitions: this member is in the group
+        self._committed.clear()  # offsets of an earlier assignment may have moved on elsewhere
 
     def ready(self, timeout_ms: int) -> bool:
         return self._joined.wait(timeout_ms / 1000)
@@ -104,6 +106,24 @@ class KafkaCommandSource(CommandSource):
             offset = position.offset if position.offset >= 0 else OFFSET_BEGINNING
             self._seek(TopicPartition(position.topic, position.partition, offset))
 
+    def lag(self) -> dict[int, int]:
+        """High watermark minus committed offset, per assigned partition, from local state only.
+
+        The watermarks are the ones the last fetch brought (cached=True), and the
+        committed offset is this member's own last commit, or its fetch position
+        before it committed any: no broker round trip, so a scrape never waits.
+        """
+        lags: dict[int, int] = {}
+        for position in self._consumer.assignment():
+            _, high = self._consumer.get_watermark_offsets(position, cached=True)
+            done = self._committed.get(position.partition)
+            if done is None:
+                [fetched] = self._consumer.position([position])
+                done = fetched.offset
+            if high >= 0 and done >= 0:
+                lags[position.partition] = max(high - done, 0)
+        return lags
+
     def assigned_partitions(self) -> list[int]:
         """What the group gave this member; empty until its first join completes."""
         return sorted(position.partition for position in self._consumer.assignment())
@@ -135,6 +155,8 @@ class KafkaCommandSource(CommandSource):
             if result.error is not None:
                 log.warning("offset commit failed for a partition", extra={
                     "partition": result.partition, "error": str(result.error)})
+            else:
+                self._committed[result.partition] = result.offset
 
     def _seek(self, position: TopicPartition) -> None:
         try:

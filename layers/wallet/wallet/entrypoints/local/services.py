@@ -26,6 +26,7 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.broker import BROKER, broker_child
 from wallet.entrypoints.local.children import Child, http_ready, log_says
+from wallet.entrypoints.local.http_metrics import METRICS_PATH
 from wallet.entrypoints.local.serve import CONSUMER_READY
 
 DATABASE_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/wallet"
@@ -84,7 +85,17 @@ def _workers(config: Config, gateways: int, consumers: int, logs_dir: Path) -> l
     made.append(_wallet("relay", 1, environment, logs_dir, config.port + gateways))
     made.extend(_wallet("consumer", number + 1, environment, logs_dir, None)
                 for number in range(consumers))
+    # Every child gets a metrics port of its own, consumers included: from WALLET_METRICS_PORT
+    # on when set, else right after the relay's port.
+    first = config.port + gateways + 1 if config.metrics_port is None else config.metrics_port
+    for step, child in enumerate(made):
+        _give_metrics_port(child, config.metrics_host, first + step)
     return made
+
+
+def _give_metrics_port(child: Child, host: str, port: int) -> None:
+    child.env = {**child.env, "WALLET_METRICS_PORT": str(port), "WALLET_METRICS_HOST": host}
+    child.metrics_url = f"http://{host}:{port}{METRICS_PATH}"
 
 
 def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
@@ -114,6 +125,8 @@ def _announce(config: Config, children: list[Child]) -> None:
         if child.name.startswith("relay") and child.url:
             where = child.url.replace("http://", "ws://") + "/ws?token=…"
         print(f"  {child.name:<12} pid {child.pid:<8} {where}", flush=True)
+        if child.metrics_url:
+            print(f"  {'':<12} metrics      {child.metrics_url}", flush=True)
     gateway = next((child.url for child in children if child.name.startswith("gateway")), None)
     if gateway:
         print(f"  Dashboard:      {gateway}/#token={token}", flush=True)
@@ -126,7 +139,8 @@ def _announce(config: Config, children: list[Child]) -> None:
 def _write_state(config: Config, children: list[Child]) -> Path:
     path = config.data_dir / STATE_FILE
     processes = {child.name: {"pid": child.pid, "url": child.url, "restarts": child.restarts,
-                              "log": str(child.log_path)} for child in children}
+                              "log": str(child.log_path), "metrics_url": child.metrics_url}
+                 for child in children}
     state = {"kafka_bootstrap": config.kafka_bootstrap, "processes": processes}
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))
