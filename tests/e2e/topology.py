@@ -29,7 +29,7 @@ class Topology:
         self.output_path = data_dir / "services.out"
 
     def start(self) -> "Topology":
-        base = free_port_run(8)  # 2 gateways and a relay, then 5 metrics ports
+        base = free_port_run(3)
         env = {**os.environ, "WALLET_DATA_DIR": str(self.data_dir), "WALLET_PORT": str(base),
                "WALLET_JWT_SECRET": SECRET, **self.extra_env}
         env.pop("WALLET_KAFKA_BOOTSTRAP", None)  # the supervisor runs a broker of its own
