@@ -1,7 +1,7 @@
 """/metrics on every role of the split topology: gateways, the relay, and the consumers.
 
-`wallet services` gives each child a metrics listener of its own and records
-it in services.json; each is scraped without a token, and a gateway's API port
+`wallet services` gives each child a metrics listener of its own, on a free
+port, and records it in services.json; each is scraped without a token, and a gateway's API port
 still answers /metrics to an operator.
 """
 
@@ -16,7 +16,6 @@ import websockets
 from tests.e2e.scrape import names, sample, scrape
 from tests.e2e.server import auth, token, unique, wait_until
 from tests.e2e.topology import Topology
-from tests.services.ports import free_port_run
 from tests.services.postgres import fresh_database
 from tests.services.redis import shared_redis_url, unique_namespace
 
@@ -27,8 +26,7 @@ CHILDREN = ("gateway-1", "gateway-2", "relay-1", "consumer-1", "consumer-2")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with fresh_database() as database_url:
         env = {"WALLET_DATABASE_URL": database_url, "WALLET_REDIS_URL": shared_redis_url(),
-               "WALLET_REDIS_NAMESPACE": unique_namespace(),
-               "WALLET_METRICS_PORT": str(free_port_run(len(CHILDREN)))}
+               "WALLET_REDIS_NAMESPACE": unique_namespace()}  # metrics ports: picked free
         running = Topology(Path(tmp_path_factory.mktemp("metrics-topology")), env).start()
         yield running
         running.stop()

@@ -90,6 +90,9 @@ def serve(config: Config, role: str = "all") -> None:
 async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(BoundedLoopErrors())
+    metrics_runner = None  # first, so its line is printed before /healthz can answer
+    if config.metrics_port is not None:
+        metrics_runner = await _metrics_listener(runtime, config)
     runner = None
     if runtime.parts:
         cap = connections_max(config.connections_max, raise_file_limit())
@@ -102,9 +105,6 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
             await runner.cleanup()
             raise SystemExit(f"cannot listen on {config.host}:{config.port}: "
                              f"{error.strerror}; set WALLET_PORT to a free port") from error
-    metrics_runner = None
-    if config.metrics_port is not None:
-        metrics_runner = await _metrics_listener(runtime, config)
     if role == "consumer":  # ready means in the group, so say so only once it is
         await asyncio.to_thread(runtime.container.source.ready, JOIN_TIMEOUT_MS)
     _banner(runtime, role, config, runner.addresses[0][1] if runner else None)

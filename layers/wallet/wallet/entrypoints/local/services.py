@@ -11,6 +11,7 @@ A state file names every process and address, for tools and fault tests.
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -27,7 +28,7 @@ from wallet.domain.access import Principal
 from wallet.entrypoints.local.broker import BROKER, broker_child
 from wallet.entrypoints.local.children import Child, http_ready, log_says
 from wallet.entrypoints.local.http_metrics import METRICS_PATH
-from wallet.entrypoints.local.serve import CONSUMER_READY
+from wallet.entrypoints.local.serve import CONSUMER_READY, METRICS_LISTENING
 
 DATABASE_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/wallet"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
@@ -35,6 +36,7 @@ BROKER_PORT_DEFAULT = 9092
 WATCH_INTERVAL_S = 0.5
 STATE_FILE = "services.json"
 TOKEN_TTL_S = 12 * 3600
+_METRICS_LISTENING = re.compile(re.escape(METRICS_LISTENING) + r" (http://\S+)")
 
 
 def run_services(config: Config, gateways: int, consumers: int, broker_port: int) -> int:
@@ -75,6 +77,7 @@ def _start(config: Config, broker: Child | None, workers: list[Child]) -> None:
         child.start()
     for child in workers:
         child.wait_ready()
+        _learn_metrics_url(child)  # printed before the child says it is ready
 
 
 def _workers(config: Config, gateways: int, consumers: int, logs_dir: Path) -> list[Child]:
@@ -85,17 +88,30 @@ def _workers(config: Config, gateways: int, consumers: int, logs_dir: Path) -> l
     made.append(_wallet("relay", 1, environment, logs_dir, config.port + gateways))
     made.extend(_wallet("consumer", number + 1, environment, logs_dir, None)
                 for number in range(consumers))
-    # Every child gets a metrics port of its own, consumers included: from WALLET_METRICS_PORT
-    # on when set, else right after the relay's port.
-    first = config.port + gateways + 1 if config.metrics_port is None else config.metrics_port
+    # Every child gets a metrics listener of its own, consumers included: on consecutive ports
+    # from WALLET_METRICS_PORT when set, else on a free port each (see _learn_metrics_url).
+    first = config.metrics_port or 0
     for step, child in enumerate(made):
-        _give_metrics_port(child, config.metrics_host, first + step)
+        _give_metrics_port(child, config.metrics_host, first + step if first else 0)
     return made
 
 
 def _give_metrics_port(child: Child, host: str, port: int) -> None:
     child.env = {**child.env, "WALLET_METRICS_PORT": str(port), "WALLET_METRICS_HOST": host}
-    child.metrics_url = f"http://{host}:{port}{METRICS_PATH}"
+    child.metrics_url = f"http://{host}:{port}{METRICS_PATH}" if port else None
+
+
+def _learn_metrics_url(child: Child) -> None:
+    """Reads the port a child picked from its log, and keeps it for the child's restarts.
+
+    Free ports picked by the kernel, rather than ports counted on from WALLET_PORT: those
+    lie in the ephemeral range, where any outgoing connection may hold one already.
+    """
+    said = _METRICS_LISTENING.findall(child.log_path.read_text(errors="replace"))
+    if child.metrics_url is None and said:
+        child.metrics_url = said[-1]
+        port = child.metrics_url.rsplit(":", 1)[1].split("/", 1)[0]
+        child.env = {**child.env, "WALLET_METRICS_PORT": port}
 
 
 def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
