@@ -66,6 +66,9 @@ class HttpMetrics:
         except web.HTTPException as exception:
             status = str(exception.status)
             raise
+        except Exception:  # a bug: aiohttp answers it with a 500
+            status = "500"
+            raise
         finally:
             self._in_flight.dec()
             self._latency.labels(route, status).observe(time.perf_counter() - started)
