@@ -27,7 +27,7 @@ METRICS_PATH = "/metrics"
 WEBSOCKET_PATH = "/ws"  # a session, not a request: counted as open, never timed
 UNROUTED = "unrouted"
 CATCH_ALL = "/{tail}"  # the canonical form of the runtime's last route, `/{tail:.*}`
-PENDING_STATUS = 202
+PENDING_STATUS = "202"
 # From a cached read (under a millisecond) to WALLET_WAIT_FOR_COMMIT_MS's ceiling (60 s).
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60)
 
@@ -40,9 +40,11 @@ class HttpMetrics:
         self._latency = Histogram(
             "wallet_http_request_duration_seconds", "Time to answer a request.",
             ["route", "status"], buckets=LATENCY_BUCKETS_S, registry=registry)
-        self._in_flight = Gauge("wallet_http_requests_in_flight",
-                                "Requests being answered now (websockets excluded).",
-                                registry=registry)
+        # Plain counts on the event loop's thread, read at scrape time: no lock per request.
+        self._in_flight_count = 0
+        self._timers: dict[tuple[str, str], Histogram] = {}  # bounded: routes x statuses
+        Gauge("wallet_http_requests_in_flight", "Requests being answered now (websockets "
+              "excluded).", registry=registry).set_function(lambda: self._in_flight_count)
         self._pending = Counter("wallet_http_pending_responses",
                                 "202 Accepted answers: writes not committed within the wait.",
                                 registry=registry)
@@ -58,7 +60,7 @@ class HttpMetrics:
         if route.endswith(f" {WEBSOCKET_PATH}"):
             return await handler(request)
         started, status = time.perf_counter(), "cancelled"  # unless an answer is reached
-        self._in_flight.inc()
+        self._in_flight_count += 1
         try:
             response = await handler(request)
             status = str(response.status)
@@ -70,10 +72,17 @@ class HttpMetrics:
             status = "500"
             raise
         finally:
-            self._in_flight.dec()
-            self._latency.labels(route, status).observe(time.perf_counter() - started)
-            if status == str(PENDING_STATUS):
+            self._in_flight_count -= 1
+            self._timer(route, status).observe(time.perf_counter() - started)
+            if status == PENDING_STATUS:
                 self._pending.inc()
+
+    def _timer(self, route: str, status: str) -> Histogram:
+        """The labelled child, looked up once per label pair rather than once per request."""
+        timer = self._timers.get((route, status))
+        if timer is None:
+            timer = self._timers[route, status] = self._latency.labels(route, status)
+        return timer
 
 
 def route_label(request: web.Request) -> str:
