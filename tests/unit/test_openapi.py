@@ -62,7 +62,8 @@ def test_operation_ids_are_the_documented_ones(spec: dict[str, Any]) -> None:
     ids = [op.get("operationId") for _, _, op in operations(spec)]
     wallet_ops = ["deposit", "payout", "transfer", "getBalance", "getHistory", "getAllHistory",
                   "getTransaction", "listCurrencies"]
-    assert sorted(ids) == sorted([*wallet_ops, "health", "openapi", "docs", "websocket"])
+    assert sorted(ids) == sorted([*wallet_ops, "health", "metrics", "openapi", "docs",
+                                  "websocket"])
     assert all(op.get("summary") and op.get("description") for _, _, op in operations(spec))
 
 
@@ -79,7 +80,7 @@ def test_error_responses_use_the_error_schema(spec: dict[str, Any]) -> None:
 
 def test_security_requirements(spec: dict[str, Any]) -> None:
     for path, _, op in operations(spec):
-        if path.startswith("/wallet/"):
+        if path.startswith("/wallet/") or path == "/metrics":  # /metrics: operators only
             assert op["security"] == [{"bearerAuth": []}], path
         else:
             assert op["security"] == [], path

@@ -30,6 +30,7 @@ from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.adapters.memory_dead_letters import MemoryDeadLetters
 from wallet.adapters.postgres import PostgresDialect
+from wallet.adapters.prometheus_metrics import PrometheusMetrics
 from wallet.adapters.redis_cache import RedisBalanceCache
 from wallet.adapters.redis_pending import RedisPendingCommands
 from wallet.adapters.redis_pubsub import RedisPubSub
@@ -73,6 +74,7 @@ class Container:
     relay: Relay
     subscriptions: list[Subscription]
     cursor_key: bytes = field(repr=False)  # signs history cursors; see cursor_key()
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # this process's own
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -99,7 +101,7 @@ def build(
     config: Config, *, role: str = "all", store: LedgerStore | None = None,
     log: CommandLog | None = None, pubsub: PubSub | None = None,
     cache: BalanceCache | None = None, connections: Connections | None = None,
-    dead_letters: DeadLetters | None = None,
+    dead_letters: DeadLetters | None = None, metrics: PrometheusMetrics | None = None,
 ) -> Container:
     """Wires one process. Every engine left out is chosen by the config.
 
@@ -115,6 +117,8 @@ def build(
     secret = jwt_secret(config)
     tokens = JwtTokens(secret)
     waiters = OutcomeWaiters(config.waiters_max)
+    metrics = PrometheusMetrics() if metrics is None else metrics
+    metrics.watch_waiters(waiters.in_flight)
     pending = None if config.redis_url is None else RedisPendingCommands(
         config.redis_url, config.redis_namespace)
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending)
@@ -125,10 +129,10 @@ def build(
     subscriptions = [pubsub.subscribe(EVENTS_CHANNEL, resolve)] if role in WAITING_ROLES else []
     return Container(
         config, store, log, pubsub, cache, dead_letters, tokens, wallet,
-        LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC)),
+        LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
         Relay(MemoryConnections() if connections is None else connections, tokens,
-              config.socket_limits),
-        subscriptions, cursor_key(secret),
+              config.socket_limits, metrics=metrics),
+        subscriptions, cursor_key(secret), metrics,
     )
 
 

@@ -66,6 +66,8 @@ class Config:
     keepalive_timeout_s: int = 15
     connections_max: int = 10_000
     connections_per_address_max: int = 1_000
+    metrics_port: int | None = None  # unset: /metrics only on the API's port, for operators
+    metrics_host: str = "127.0.0.1"  # the unauthenticated metrics listener stays local by default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -105,6 +107,8 @@ class Config:
             connections_max=source.integer("WALLET_CONNECTIONS_MAX", 10_000, 1, 1_000_000),
             connections_per_address_max=source.integer(
                 "WALLET_CONNECTIONS_PER_ADDRESS_MAX", 1_000, 1, 1_000_000),
+            metrics_port=source.optional_integer("WALLET_METRICS_PORT", 0, 65535),
+            metrics_host=source.text("WALLET_METRICS_HOST", "127.0.0.1"),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:
@@ -136,6 +140,11 @@ class _Source:
         if value is None or not low <= value <= high:
             raise ConfigError(key, f"must be a whole number from {low} to {high}, not {raw!r}")
         return value
+
+    def optional_integer(self, key: str, low: int, high: int) -> int | None:
+        if not self._env.get(key, "").strip():
+            return None
+        return self.integer(key, low, low, high)
 
     def currency(self, key: str, default: str) -> Currency:
         try:

@@ -82,6 +82,11 @@ class InProcessLog(CommandLog, CommandSource):
                 partition.read_offset = partition.next_offset - len(partition.records)
             self._changed.notify_all()
 
+    def lag(self) -> dict[int, int]:
+        """A record stays until committed, so what a partition holds is its lag."""
+        with self._changed:
+            return {number: len(p.records) for number, p in enumerate(self._partitions)}
+
     def depth(self) -> int:
         with self._changed:
             return sum(len(p.records) for p in self._partitions)

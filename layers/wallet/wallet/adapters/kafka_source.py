@@ -36,6 +36,7 @@ MAX_POLL_INTERVAL_MS = 30_000
 FETCH_WAIT_MAX_MS = 25
 METADATA_REFRESH_INTERVAL_MS = 1_000  # how soon a topic re-created after a broker restart is seen
 COMMITTED_TIMEOUT_MS = 5_000  # reading the committed offsets when rewinding
+LAG_SAMPLE_INTERVAL_S = 1.0  # the lag metric's freshness; a sample asks every assigned partition
 # Eager "range": on Tansu 0.6, "cooperative-sticky" revokes partitions from the old member but
 # never assigns them to the new one until the old one leaves.
 ASSIGNMENT_STRATEGY = "range"
@@ -63,11 +64,15 @@ class KafkaCommandSource(CommandSource):
         self._joined = threading.Event()
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=_on_revoke)
         self._closed = False
+        self._committed: dict[int, int] = {}  # partition -> next offset, as this member committed
+        self._lag: dict[int, int] = {}
+        self._lag_sampled_at = float("-inf")
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned",
                  extra={"partitions": sorted(p.partition for p in partitions)})
         self._joined.set()  # even with no partitions: this member is in the group
+        self._committed.clear()  # offsets of an earlier assignment may have moved on elsewhere
 
     def ready(self, timeout_ms: int) -> bool:
         return self._joined.wait(timeout_ms / 1000)
@@ -76,6 +81,7 @@ class KafkaCommandSource(CommandSource):
         """Waits up to `timeout_ms` for a first record, then takes what is already fetched."""
         assert records_max > 0
         first = self._first(time.monotonic() + timeout_ms / 1000)
+        self._sample_lag()
         if first is None:
             return []
         rest = self._consumer.consume(records_max - 1, 0) if records_max > 1 else []
@@ -103,6 +109,32 @@ class KafkaCommandSource(CommandSource):
         for position in committed:
             offset = position.offset if position.offset >= 0 else OFFSET_BEGINNING
             self._seek(TopicPartition(position.topic, position.partition, offset))
+
+    def lag(self) -> dict[int, int]:
+        """The last sample `poll` took: any thread may ask, none waits on the client."""
+        return dict(self._lag)
+
+    def _sample_lag(self) -> None:
+        """High watermark minus committed offset per assigned partition, from local state only.
+
+        Runs on the polling thread: librdkafka's consumer calls block while another
+        thread polls. The watermarks are the ones the last fetch brought (cached),
+        and the committed offset is this member's own last commit, or its fetch
+        position before it committed any, so no broker round trip is added.
+        """
+        now = time.monotonic()
+        if now - self._lag_sampled_at < LAG_SAMPLE_INTERVAL_S:
+            return
+        self._lag_sampled_at, lags = now, {}
+        for position in self._consumer.assignment():
+            _, high = self._consumer.get_watermark_offsets(position, cached=True)
+            done = self._committed.get(position.partition)
+            if done is None:
+                [fetched] = self._consumer.position([position])
+                done = fetched.offset
+            if high >= 0 and done >= 0:
+                lags[position.partition] = max(high - done, 0)
+        self._lag = lags
 
     def assigned_partitions(self) -> list[int]:
         """What the group gave this member; empty until its first join completes."""
@@ -135,6 +167,8 @@ class KafkaCommandSource(CommandSource):
             if result.error is not None:
                 log.warning("offset commit failed for a partition", extra={
                     "partition": result.partition, "error": str(result.error)})
+            else:
+                self._committed[result.partition] = result.offset
 
     def _seek(self, position: TopicPartition) -> None:
         try:

@@ -17,7 +17,15 @@ from wallet.domain.commands import Envelope
 from wallet.domain.errors import Unavailable, ValidationError
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import Book, Rejection, legs
-from wallet.service_layer.ports import Applied, BalanceCache, DeadLetters, LedgerStore, PubSub
+from wallet.service_layer.ports import (
+    NO_METRICS,
+    Applied,
+    BalanceCache,
+    DeadLetters,
+    LedgerStore,
+    Metrics,
+    PubSub,
+)
 
 log = logging.getLogger("wallet.ledger")
 
@@ -96,16 +104,18 @@ class LedgerConsumer:
 
     def __init__(
         self, store: LedgerStore, cache: BalanceCache, pubsub: PubSub,
-        dead_letters: DeadLetters, clock: Clock,
+        dead_letters: DeadLetters, clock: Clock, metrics: Metrics = NO_METRICS,
     ) -> None:
         self._store, self._cache, self._pubsub, self._clock = store, cache, pubsub, clock
-        self._dead_letters = dead_letters
+        self._dead_letters, self._metrics = dead_letters, metrics
 
     def handle(self, values: Sequence[bytes]) -> list[Outcome]:
         envelopes = [e for e in (self._decode(value) for value in values) if e is not None]
         if not envelopes:
             return []
+        started = time.perf_counter()
         outcomes = apply_batch(self._store, self._cache, envelopes, self._clock)
+        self._metrics.batch_applied(len(envelopes), time.perf_counter() - started)
         self._publish(outcomes)
         return outcomes
 
@@ -115,6 +125,7 @@ class LedgerConsumer:
         except ValidationError as exc:
             log.error("poison command dead-lettered", extra={"reason": exc.message})
             self._dead_letters.send(value, exc.message)
+            self._metrics.dead_lettered()
             return None
 
     def _publish(self, outcomes: Sequence[Outcome]) -> None:
@@ -122,6 +133,7 @@ class LedgerConsumer:
             return
         try:
             self._pubsub.publish(EVENTS_CHANNEL, [encode_outcome(o) for o in outcomes])
+            self._metrics.events_published(len(outcomes))
         except Unavailable:
             log.warning("events not published; waiters will read the store",
                         extra={"outcomes": len(outcomes)})

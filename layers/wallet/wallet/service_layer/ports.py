@@ -136,6 +136,10 @@ class CommandSource(abc.ABC):
         """Waits until records can arrive (a consumer group was joined); the default is ready."""
         return True
 
+    def lag(self) -> dict[int, int]:
+        """Records not yet committed, per partition this member holds; empty when unknown."""
+        return {}
+
     def close(self) -> None:
         """Leaves the consumer group, if there is one; the default holds nothing."""
         return None
@@ -252,3 +256,34 @@ class Connections(abc.ABC):
     @abc.abstractmethod
     def hang_up(self, connection_id: str, code: int, reason: str) -> None:
         """Closes the client's socket with this close code; messages not yet sent are dropped."""
+
+
+class Metrics:
+    """What the service layer reports about its own work; this default reports nowhere.
+
+    Only counts, sizes and durations: no method takes a user id, a token or
+    anything else a caller sent, so no series can leak one.
+    """
+
+    def batch_applied(self, size: int, duration_s: float) -> None:
+        return None
+
+    def dead_lettered(self) -> None:
+        return None
+
+    def events_published(self, count: int) -> None:
+        return None
+
+    def events_fanned_out(self, count: int) -> None:
+        return None
+
+    def watch_waiters(self, in_flight: Callable[[], int]) -> None:
+        """`in_flight` is read whenever the metrics are read, never in between."""
+        return None
+
+    def watch_lag(self, lag: Callable[[], Mapping[int, int]]) -> None:
+        """`lag` gives records not yet applied per partition; it is sampled, not pushed."""
+        return None
+
+
+NO_METRICS = Metrics()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.events import Outcome, TransactionCommitted
-from wallet.service_layer.ports import Connections, TokenCodec
+from wallet.service_layer.ports import NO_METRICS, Connections, Metrics, TokenCodec
 from wallet.service_layer.views import balance_updated
 
 log = logging.getLogger("wallet.relay")
@@ -26,9 +26,9 @@ DEFAULT_LIMITS = SocketLimits()
 class Relay:
     def __init__(self, connections: Connections, tokens: TokenCodec,
                  limits: SocketLimits = DEFAULT_LIMITS,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics = NO_METRICS) -> None:
         self._connections, self._tokens = connections, tokens
-        self._limits, self._clock = limits, clock
+        self._limits, self._clock, self._metrics = limits, clock, metrics
 
     def connect(self, connection_id: str, token: str) -> Principal:
         principal = self._tokens.verify(token)
@@ -51,6 +51,7 @@ class Relay:
         for outcome in outcomes:
             if isinstance(outcome, TransactionCommitted):
                 sent += self._push(outcome)
+        self._metrics.events_fanned_out(sent)
         return sent
 
     def _push(self, committed: TransactionCommitted) -> int:

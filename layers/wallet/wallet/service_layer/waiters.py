@@ -58,6 +58,10 @@ class OutcomeWaiters:
             if not waiting:
                 self._by_id.pop(waiter.command_id, None)
 
+    def in_flight(self) -> int:
+        """Requests waiting for their outcome now: what the metrics report."""
+        return self._count
+
     def remember_late(self, waiter: Waiter) -> None:
         """A 202 went out: its Location must say "pending" until the outcome arrives."""
         with self._lock:

@@ -37,6 +37,7 @@ class Child:
     log_path: Path
     ready: Probe
     url: str | None = None
+    metrics_url: str | None = None  # its own unauthenticated /metrics listener
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     _backoff_s: float = RESTART_BACKOFF_S_MIN

@@ -22,6 +22,7 @@ from wallet.domain.access import Principal
 from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
 from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
 from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
+from wallet.entrypoints.local.http_metrics import METRICS_PATH, metrics_application
 from wallet.entrypoints.local.poller import Poller
 from wallet.entrypoints.local.process_limits import (
     ACCEPT_BACKLOG,
@@ -43,6 +44,7 @@ PARTS = {
 CONSUMING_ROLES = ("all", "consumer")
 CONSUMER_READY = "Wallet consumer running"  # printed once it joined its group
 JOIN_TIMEOUT_MS = 30_000  # a group join takes about half the session timeout
+METRICS_LISTENING = "Wallet metrics on"
 
 
 def role_problem(config: Config, role: str) -> str | None:
@@ -70,6 +72,7 @@ def serve(config: Config, role: str = "all") -> None:
     poller = None
     if role in CONSUMING_ROLES:
         poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
+        container.metrics.watch_lag(container.source.lag)
         poller.start()
     built = find_dashboard(functions_dir().parent)
     dashboard = Dashboard(built) if built is not None else None
@@ -87,6 +90,9 @@ def serve(config: Config, role: str = "all") -> None:
 async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(BoundedLoopErrors())
+    metrics_runner = None  # first, so its line is printed before /healthz can answer
+    if config.metrics_port is not None:
+        metrics_runner = await _metrics_listener(runtime, config)
     runner = None
     if runtime.parts:
         cap = connections_max(config.connections_max, raise_file_limit())
@@ -106,8 +112,28 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     await stopping.wait()
-    if runner is not None:
+    for running in (runner, metrics_runner):
+        if running is not None:
+            await running.cleanup()
+
+
+async def _metrics_listener(runtime: LocalRuntime, config: Config) -> web.AppRunner:
+    """The unauthenticated /metrics, on WALLET_METRICS_HOST:PORT; printed before the banner."""
+    assert config.metrics_port is not None
+    cap = connections_max(config.connections_max, raise_file_limit())
+    runner = EdgeRunner(metrics_application(runtime.container.metrics.registry),
+                        Edge(EdgeLimits.of(config, cap)))
+    await runner.setup()
+    site = web.TCPSite(runner, config.metrics_host, config.metrics_port)
+    try:
+        await site.start()
+    except OSError as error:
         await runner.cleanup()
+        raise SystemExit(f"cannot listen on {config.metrics_host}:{config.metrics_port}: "
+                         f"{error.strerror}; set WALLET_METRICS_PORT to a free port") from error
+    port = runner.addresses[0][1]
+    _say(f"{METRICS_LISTENING} http://{config.metrics_host}:{port}{METRICS_PATH}")
+    return runner
 
 
 def _banner(runtime: LocalRuntime, role: str, config: Config, port: int | None) -> None:

@@ -25,6 +25,7 @@ from wallet.entrypoints.local.dashboard import Dashboard
 from wallet.entrypoints.local.edge import answered_at_the_edge
 from wallet.entrypoints.local.events import http_event, request_id, to_response
 from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
+from wallet.entrypoints.local.http_metrics import instrument
 from wallet.entrypoints.local.sockets import Sockets
 from wallet.entrypoints.request import Request
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
@@ -55,6 +56,7 @@ class LocalRuntime:
             app.router.add_get("/ws", self._websocket)
             app.on_startup.append(self._start_relay)
             app.on_shutdown.append(self._close_sockets)
+        instrument(app, self.container, self.sockets.__len__)  # /metrics: before the catch-all
         app.router.add_get("/healthz", self._health)
         app.router.add_route("*", "/{tail:.*}", self._unrouted)
         return app

@@ -11,6 +11,7 @@ A state file names every process and address, for tools and fault tests.
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -26,7 +27,8 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.broker import BROKER, broker_child
 from wallet.entrypoints.local.children import Child, http_ready, log_says
-from wallet.entrypoints.local.serve import CONSUMER_READY
+from wallet.entrypoints.local.http_metrics import METRICS_PATH
+from wallet.entrypoints.local.serve import CONSUMER_READY, METRICS_LISTENING
 
 DATABASE_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/wallet"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
@@ -34,6 +36,7 @@ BROKER_PORT_DEFAULT = 9092
 WATCH_INTERVAL_S = 0.5
 STATE_FILE = "services.json"
 TOKEN_TTL_S = 12 * 3600
+_METRICS_LISTENING = re.compile(re.escape(METRICS_LISTENING) + r" (http://\S+)")
 
 
 def run_services(config: Config, gateways: int, consumers: int, broker_port: int) -> int:
@@ -74,6 +77,7 @@ def _start(config: Config, broker: Child | None, workers: list[Child]) -> None:
         child.start()
     for child in workers:
         child.wait_ready()
+        _learn_metrics_url(child)  # printed before the child says it is ready
 
 
 def _workers(config: Config, gateways: int, consumers: int, logs_dir: Path) -> list[Child]:
@@ -84,7 +88,30 @@ def _workers(config: Config, gateways: int, consumers: int, logs_dir: Path) -> l
     made.append(_wallet("relay", 1, environment, logs_dir, config.port + gateways))
     made.extend(_wallet("consumer", number + 1, environment, logs_dir, None)
                 for number in range(consumers))
+    # Every child gets a metrics listener of its own, consumers included: on consecutive ports
+    # from WALLET_METRICS_PORT when set, else on a free port each (see _learn_metrics_url).
+    first = config.metrics_port or 0
+    for step, child in enumerate(made):
+        _give_metrics_port(child, config.metrics_host, first + step if first else 0)
     return made
+
+
+def _give_metrics_port(child: Child, host: str, port: int) -> None:
+    child.env = {**child.env, "WALLET_METRICS_PORT": str(port), "WALLET_METRICS_HOST": host}
+    child.metrics_url = f"http://{host}:{port}{METRICS_PATH}" if port else None
+
+
+def _learn_metrics_url(child: Child) -> None:
+    """Reads the port a child picked from its log, and keeps it for the child's restarts.
+
+    Free ports picked by the kernel, rather than ports counted on from WALLET_PORT: those
+    lie in the ephemeral range, where any outgoing connection may hold one already.
+    """
+    said = _METRICS_LISTENING.findall(child.log_path.read_text(errors="replace"))
+    if child.metrics_url is None and said:
+        child.metrics_url = said[-1]
+        port = child.metrics_url.rsplit(":", 1)[1].split("/", 1)[0]
+        child.env = {**child.env, "WALLET_METRICS_PORT": port}
 
 
 def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
@@ -114,6 +141,8 @@ def _announce(config: Config, children: list[Child]) -> None:
         if child.name.startswith("relay") and child.url:
             where = child.url.replace("http://", "ws://") + "/ws?token=…"
         print(f"  {child.name:<12} pid {child.pid:<8} {where}", flush=True)
+        if child.metrics_url:
+            print(f"  {'':<12} metrics      {child.metrics_url}", flush=True)
     gateway = next((child.url for child in children if child.name.startswith("gateway")), None)
     if gateway:
         print(f"  Dashboard:      {gateway}/#token={token}", flush=True)
@@ -126,7 +155,8 @@ def _announce(config: Config, children: list[Child]) -> None:
 def _write_state(config: Config, children: list[Child]) -> Path:
     path = config.data_dir / STATE_FILE
     processes = {child.name: {"pid": child.pid, "url": child.url, "restarts": child.restarts,
-                              "log": str(child.log_path)} for child in children}
+                              "log": str(child.log_path), "metrics_url": child.metrics_url}
+                 for child in children}
     state = {"kafka_bootstrap": config.kafka_bootstrap, "processes": processes}
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))

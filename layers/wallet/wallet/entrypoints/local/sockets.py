@@ -37,6 +37,10 @@ class Sockets:
         self._open: dict[str, _Socket] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
+    def __len__(self) -> int:
+        """Sockets open now (from just before `$connect` on): what the metrics report."""
+        return len(self._open)
+
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
