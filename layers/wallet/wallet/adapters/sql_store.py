@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from wallet.adapters.sql_dialect import Cursor, Dialect
+from wallet.adapters.sql_dialect import Column, Cursor, Dialect
 from wallet.adapters.sql_migrations import migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
@@ -31,12 +31,19 @@ from wallet.service_layer.ports import (
     LedgerStore,
 )
 
-IN_LIST_SIZE_MAX = 500  # keeps every statement well under each backend's parameter limit
-
-_TRANSACTION_COLUMNS = "id, request_hash, status, kind, currency, amount, error_code, " \
-    "error_message, created_at, wallet_id, attempt_id"
-_ENTRY_COLUMNS = "seq, transaction_id, entry_type, currency, amount, balance_after, " \
-    "counterparty, created_at, account_id"
+_TRANSACTION_COLUMNS: tuple[Column, ...] = (
+    ("id", "text"), ("request_hash", "text"), ("status", "text"), ("kind", "text"),
+    ("currency", "text"), ("amount", "bigint"), ("error_code", "text"),
+    ("error_message", "text"), ("created_at", "text"), ("wallet_id", "text"),
+    ("attempt_id", "text"))
+_ENTRY_COLUMNS: tuple[Column, ...] = (
+    ("seq", "bigint"), ("transaction_id", "text"), ("entry_type", "text"), ("currency", "text"),
+    ("amount", "bigint"), ("balance_after", "bigint"), ("counterparty", "text"),
+    ("created_at", "text"), ("account_id", "text"))
+_BALANCE_COLUMNS: tuple[Column, ...] = (
+    ("account_id", "text"), ("currency", "text"), ("balance", "bigint"))
+_TRANSACTION_NAMES = ", ".join(name for name, _ in _TRANSACTION_COLUMNS)
+_ENTRY_NAMES = ", ".join(name for name, _ in _ENTRY_COLUMNS)
 
 
 class SqlLedgerStore(LedgerStore):
@@ -68,7 +75,7 @@ class SqlLedgerStore(LedgerStore):
         direction = "ASC" if query.ascending else "DESC"
         order = f"ABS(amount) {direction}, seq {direction}" if query.by_amount else \
             f"seq {direction}"
-        statement = (f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} "
+        statement = (f"SELECT {_ENTRY_NAMES} FROM entries WHERE {where} "
                      f"ORDER BY {order} LIMIT ?")
         with self._db.read() as cursor:
             cursor.execute(self._db.sql(statement), (*params, query.limit))
@@ -99,11 +106,9 @@ class _SqlBatch(LedgerBatch):
         accounts = sorted({account for account, _ in keys})
         self._db.lock_accounts(self._cursor, accounts)
         found: dict[BalanceKey, int] = {}
-        for chunk in _chunks(accounts):
-            marks = ", ".join("?" * len(chunk))
+        for where, params in self._db.matching("account_id", accounts):
             self._cursor.execute(self._db.sql(
-                "SELECT account_id, currency, balance FROM balances "
-                f"WHERE account_id IN ({marks})"), chunk)
+                f"SELECT account_id, currency, balance FROM balances WHERE {where}"), params)
             found.update(((a, c), int(b)) for a, c, b in self._cursor.fetchall())
         return {key: balance for key, balance in found.items() if key in keys}
 
@@ -113,22 +118,13 @@ class _SqlBatch(LedgerBatch):
     def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
         # By id: two batches racing to insert the same ids then wait in one order, not in a cycle.
         rows = sorted((_transaction_row(self._db, *one) for one in applied), key=lambda r: r[0])
-        self._cursor.executemany(self._db.sql(
-            f"INSERT INTO transactions ({_TRANSACTION_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        self._db.insert(self._cursor, "transactions", _TRANSACTION_COLUMNS, rows)
         entries = [row for _, outcome in applied for row in _entry_rows(self._db, outcome)]
-        self._cursor.executemany(self._db.sql(
-            f"INSERT INTO entries ({_ENTRY_COLUMNS.removeprefix('seq, ')}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), entries)
-        self._cursor.executemany(self._db.sql(
-            "INSERT INTO balances (account_id, currency, balance) VALUES (?, ?, ?) "
-            "ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance"),
-            sorted((a, c, b) for (a, c), b in balances.items()))
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), IN_LIST_SIZE_MAX):
-        yield items[start:start + IN_LIST_SIZE_MAX]
+        self._db.insert(self._cursor, "entries", _ENTRY_COLUMNS[1:], entries)
+        self._db.insert(
+            self._cursor, "balances", _BALANCE_COLUMNS,
+            sorted((a, c, b) for (a, c), b in balances.items()),
+            "ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance")
 
 
 def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple[Any, ...]:
@@ -159,10 +155,9 @@ def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
 
 def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:
     rows: list[Any] = []
-    for chunk in _chunks(command_ids):
-        marks = ", ".join("?" * len(chunk))
-        cursor.execute(db.sql(
-            f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE id IN ({marks})"), chunk)
+    for where, params in db.matching("id", command_ids):
+        cursor.execute(db.sql(f"SELECT {_TRANSACTION_NAMES} FROM transactions WHERE {where}"),
+                       params)
         rows.extend(cursor.fetchall())
     committed = [row[0] for row in rows if row[2] == "committed"]
     postings = _load_postings(db, cursor, committed)
@@ -173,11 +168,10 @@ def _load_postings(
     db: Dialect, cursor: Cursor, transaction_ids: list[str]
 ) -> dict[str, tuple[Posting, ...]]:
     found: dict[str, tuple[Posting, ...]] = {}
-    for chunk in _chunks(transaction_ids):
-        marks = ", ".join("?" * len(chunk))
+    for where, params in db.matching("transaction_id", transaction_ids):
         cursor.execute(db.sql(
             "SELECT transaction_id, account_id, amount, balance_after FROM entries "
-            f"WHERE transaction_id IN ({marks}) ORDER BY seq"), chunk)
+            f"WHERE {where} ORDER BY seq"), params)
         for transaction_id, account_id, amount, after in cursor.fetchall():
             posting = Posting(account_id, int(amount), int(after))
             found[transaction_id] = (*found.get(transaction_id, ()), posting)
