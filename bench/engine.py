@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -41,23 +42,35 @@ PGBENCH_SCALE, PGBENCH_CLIENTS, PGBENCH_SECONDS_DEFAULT = 10, 16, 10
 
 
 def measure(
-    database_url: str, commands: int, batch_size: int, wallets: int, hot: bool = False
+    database_url: str, commands: int, batch_size: int, wallets: int, hot: bool = False,
+    *, consumers: int = 1,
 ) -> dict[str, float]:
-    """Commands per second through `apply_batch`, in a database made and dropped for the run."""
-    assert commands > 0 and batch_size > 0 and wallets >= 2
+    """Commands per second through `apply_batch`, in a database made and dropped for the run.
+
+    `consumers` stores, each with its own connections as a consumer process
+    has, share the batches, as consumers of a partitioned log do.
+    """
+    assert commands > 0 and batch_size > 0 and wallets >= 2 and consumers >= 1
     names = [f"w{number}" for number in range(HOT_WALLETS if hot else wallets)]
     envelopes = _commands(random.Random(commands), names, commands)
+    batches = [envelopes[start:start + batch_size] for start in range(0, commands, batch_size)]
     with _scratch_database(database_url) as url:
-        store = SqlLedgerStore(PostgresDialect(url, pool_size_max=2))
+        stores = [SqlLedgerStore(PostgresDialect(url, pool_size_max=1)) for _ in range(consumers)]
         try:
-            store.migrate()
-            _run(store, [_envelope(Deposit(name, SEED_MINOR, "USD")) for name in names],
-                 SEED_BATCH_SIZE)
-            elapsed_s = _run(store, envelopes, batch_size)
+            stores[0].migrate()
+            seeds = [_envelope(Deposit(name, SEED_MINOR, "USD")) for name in names]
+            _run(stores[0], [seeds[at:at + SEED_BATCH_SIZE]
+                             for at in range(0, len(seeds), SEED_BATCH_SIZE)])
+            started = time.perf_counter()
+            with ThreadPoolExecutor(consumers) as pool:
+                list(pool.map(_run, stores, [batches[n::consumers] for n in range(consumers)]))
+            elapsed_s = time.perf_counter() - started
         finally:
-            store.close()
+            for store in stores:
+                store.close()
     return {"commands_per_s": commands / elapsed_s, "commands": float(commands),
-            "batch_size": float(batch_size), "elapsed_s": elapsed_s}
+            "batch_size": float(batch_size), "consumers": float(consumers),
+            "elapsed_s": elapsed_s}
 
 
 def _commands(rng: random.Random, names: Sequence[str], count: int) -> list[Envelope]:
@@ -82,12 +95,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _run(store: SqlLedgerStore, envelopes: Sequence[Envelope], batch_size: int) -> float:
+def _run(store: SqlLedgerStore, batches: Sequence[Sequence[Envelope]]) -> None:
     cache = MemoryBalanceCache()
-    started = time.perf_counter()
-    for start in range(0, len(envelopes), batch_size):
-        apply_batch(store, cache, envelopes[start:start + batch_size], _now)
-    return time.perf_counter() - started
+    for batch in batches:
+        apply_batch(store, cache, batch, _now)
 
 
 @contextmanager
@@ -132,17 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--wallets", type=int, default=10_000)
     parser.add_argument("--hot", action="store_true", help=f"every op on {HOT_WALLETS} wallets")
+    parser.add_argument("--consumers", type=int, default=1, help="stores applying side by side")
     parser.add_argument("--pgbench-seconds", type=int, default=PGBENCH_SECONDS_DEFAULT)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    engine = measure(args.database_url, args.commands, args.batch_size, args.wallets, args.hot)
+    engine = measure(args.database_url, args.commands, args.batch_size, args.wallets, args.hot,
+                     consumers=args.consumers)
     tps = pgbench_tps(args.database_url, args.pgbench_seconds)
     figures = {**engine, "pgbench_tps": tps, "ratio": engine["commands_per_s"] / tps}
     if args.json:
         print(json.dumps(figures))
     else:
         print(f"engine {engine['commands_per_s']:,.0f} commands/s "
-              f"(batches of {args.batch_size}{', hot' if args.hot else ''}); "
+              f"(batches of {args.batch_size}, {args.consumers} consumer(s)"
+              f"{', hot' if args.hot else ''}); "
               f"pgbench TPC-B {tps:,.0f} tps; ratio {figures['ratio']:.2f}x")
     return 0
 

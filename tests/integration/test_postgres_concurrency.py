@@ -23,14 +23,28 @@ from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer, request_hash
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import BalanceKey, Book, Transaction, legs
+from wallet.domain.ledger import (
+    DEPOSITS_ACCOUNT,
+    BalanceKey,
+    Book,
+    Transaction,
+    legs,
+)
 from wallet.service_layer.ledger import apply_batch
 from wallet.service_layer.ports import LedgerBatch
 
 from tests.services.postgres import fresh_schema
 
 from .consumers import Consumed, Rounds, consume, consume_in_process, now
-from .support import Backend, RawLedger, RawPostgres, envelope, unique, wait_until
+from .support import (
+    Backend,
+    RawLedger,
+    RawPostgres,
+    by_account,
+    envelope,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.backends("postgres")
 
@@ -38,6 +52,7 @@ SEED_MINOR = 1_000_000  # more than every debit of a run together: no command is
 AMOUNT_MINOR_MAX = 100
 REUSED = "reused"  # the prefix of keys sent with two different requests
 RUN_TIMEOUT_S = 60
+LOCK_FREE_TIMEOUT_S = 5  # well under the lock timeout: a batch that waited would miss it
 
 
 @pytest.fixture
@@ -92,6 +107,22 @@ def test_a_second_credit_to_a_new_wallet_waits_and_adds_up(
     assert isinstance(outcome, TransactionCommitted)
     assert outcome.transaction.postings[1].balance_after_minor == 12
     assert store.balances(fresh) == {"USD": 12}
+    raw.assert_consistent()
+
+
+def test_deposits_on_two_consumers_do_not_wait_for_each_other(
+    store: SqlLedgerStore, other_store: SqlLedgerStore, raw: RawLedger
+) -> None:
+    """Every deposit debits the deposits account: it must not make deposit batches take turns."""
+    alice, bob = unique("alice"), unique("bob")
+    with ThreadPoolExecutor(1) as second, store.batch() as batch:
+        post(batch, envelope(Deposit(alice, 5, "USD")))
+        credit = second.submit(apply_batch, other_store, MemoryBalanceCache(),
+                               [envelope(Deposit(bob, 7, "USD"))], now)
+        [outcome] = credit.result(timeout=LOCK_FREE_TIMEOUT_S)  # the first batch is still open
+    assert isinstance(outcome, TransactionCommitted)
+    assert [store.balances(wallet) for wallet in (alice, bob)] == [{"USD": 5}, {"USD": 7}]
+    assert store.balances(DEPOSITS_ACCOUNT) == {"USD": -12}
     raw.assert_consistent()
 
 
@@ -199,7 +230,8 @@ def check_books(
     stored = {i: h for i, h, status in raw.rows("SELECT id, request_hash, status FROM transactions")
               if status == "committed"}
     assert set(stored) == ids, "a command was lost, refused, or recorded twice"
-    assert raw.stored_balances() == expected_balances(sent, stored)
+    assert by_account(raw.stored_balances()) == expected_balances(sent, stored)
+    assert sum(raw.entry_sums().values()) == 0, "money was made or destroyed"
     fresh = [o for c in consumed for o in c.outcomes]
     assert Counter(o.command_id for o in fresh if isinstance(o, TransactionCommitted)) == \
         Counter(ids - {e.command_id for e in seeds}), "published other than once per command"

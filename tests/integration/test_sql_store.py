@@ -23,7 +23,15 @@ from wallet.domain.ledger import Book, Posting, Transaction, legs
 from wallet.service_layer.ledger import apply_batch
 from wallet.service_layer.ports import AmountRange, HistoryEntry, HistoryQuery
 
-from .support import Backend, RawLedger, RawSQLite, StepClock, envelope, unique
+from .support import (
+    Backend,
+    RawLedger,
+    RawSQLite,
+    StepClock,
+    by_account,
+    envelope,
+    unique,
+)
 
 AT = datetime(2026, 11, 25, 10, 0, 0, 123_457, tzinfo=UTC)
 
@@ -516,11 +524,11 @@ def test_balances_equal_the_sum_of_entries_after_random_operations(
 
     raw.assert_consistent()
     sums = raw.entry_sums()
-    for account in raw.accounts():
-        expected = {currency: total for (owner, currency), total in sums.items()
+    for account in {owner for owner, _ in by_account(sums)}:
+        expected = {currency: total for (owner, currency), total in by_account(sums).items()
                     if owner == account}
         assert store.balances(account) == expected, account
-    assert raw.stored_balances() == {key: value for key, value in model.balances.items()}
+    assert by_account(raw.stored_balances()) == dict(model.balances)
     for currency in ("USD", "EUR"):
         assert sum(v for (_, c), v in sums.items() if c == currency) == 0, "money was created"
     assert raw.count("transactions") == len(model.seen)

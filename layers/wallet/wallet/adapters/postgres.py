@@ -39,6 +39,7 @@ the retry finds the winner's outcome.
 """
 
 import hashlib
+import random
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -59,6 +60,7 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a stuck client releases its locks aft
 # locks apart from any other application's on the same database.
 SCHEMA_LOCK_CLASS = 0x5741_4C00
 ACCOUNT_LOCK_CLASS = 0x5741_4C01
+SYSTEM_LOCK_CLASS = 0x5741_4C02  # system account shards: taken before any account lock
 
 _REFUSE_CHANGE = """CREATE FUNCTION journal_refuses_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -138,6 +140,24 @@ class PostgresDialect(Dialect):
         """One array parameter, however many values: no list to chunk, one plan to reuse."""
         if values:
             yield f"{column} = ANY(?)", [list(values)]
+
+    def claim_shard(self, cursor: Cursor, account_id: str, shards: int) -> int:
+        """The first free shard from a random start, else a wait for that start's.
+
+        A try-lock never waits, and the one wait happens before the batch
+        holds any account lock or another shard of this account.
+        """
+        start = random.randrange(shards)
+        order = [(start + step) % shards for step in range(shards)]
+        keys = [account_lock_key(f"{account_id}#{shard}") for shard in order]
+        cursor.execute("SELECT place FROM unnest(%s::integer[]) WITH ORDINALITY AS s (key, place) "
+                       "WHERE pg_try_advisory_xact_lock(%s, key) LIMIT 1",
+                       (keys, SYSTEM_LOCK_CLASS))
+        free = cursor.fetchone()
+        if free is not None:
+            return order[int(free[0]) - 1]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (SYSTEM_LOCK_CLASS, keys[0]))
+        return start
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

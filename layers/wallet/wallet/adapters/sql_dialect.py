@@ -46,6 +46,14 @@ class Dialect(abc.ABC):
     def lock_accounts(self, cursor: Cursor, account_ids: Collection[str]) -> None:
         """Holds, until commit, a lock per account: no other batch works on them meanwhile."""
 
+    def claim_shard(self, cursor: Cursor, account_id: str, shards: int) -> int:
+        """Holds, until commit, one of the `shards` locks of a system account: which one it got.
+
+        The default serves a backend whose write transaction already excludes
+        every other: the first shard is always free.
+        """
+        return 0
+
     @abc.abstractmethod
     def read(self) -> AbstractContextManager[Cursor]:
         """A cursor for reads that see every committed write."""

@@ -16,6 +16,7 @@ from wallet.adapters.sql_migrations import migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import (
+    SYSTEM_ACCOUNTS,
     BalanceKey,
     Posting,
     Rejection,
@@ -42,6 +43,11 @@ _ENTRY_COLUMNS: tuple[Column, ...] = (
     ("created_at", "text"), ("account_id", "text"))
 _BALANCE_COLUMNS: tuple[Column, ...] = (
     ("account_id", "text"), ("currency", "text"), ("balance", "bigint"))
+# Every deposit debits system:deposits: one balance row for it would make every batch that
+# holds a deposit wait for the last one's commit. Each system account is split in this many
+# shard accounts ("system:deposits", "system:deposits:1", ...), each an exact account of its
+# own; a batch holds one shard, and the account's balance is their sum.
+SYSTEM_SHARDS = 8
 _TRANSACTION_NAMES = ", ".join(name for name, _ in _TRANSACTION_COLUMNS)
 _ENTRY_NAMES = ", ".join(name for name, _ in _ENTRY_COLUMNS)
 
@@ -63,11 +69,21 @@ class SqlLedgerStore(LedgerStore):
             return _load_outcomes(self._db, cursor, [command_id]).get(command_id)
 
     def balances(self, account_id: str) -> dict[str, int]:
+        if account_id in SYSTEM_ACCOUNTS:
+            return self._system_balances(account_id)
         with self._db.read() as cursor:
             cursor.execute(
                 self._db.sql("SELECT currency, balance FROM balances WHERE account_id = ?"),
                 (account_id,),
             )
+            return {currency: int(balance) for currency, balance in cursor.fetchall()}
+
+    def _system_balances(self, account_id: str) -> dict[str, int]:
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(
+                "SELECT currency, SUM(balance) FROM balances "
+                "WHERE account_id = ? OR account_id LIKE ? GROUP BY currency"),
+                (account_id, f"{account_id}:%"))
             return {currency: int(balance) for currency, balance in cursor.fetchall()}
 
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
@@ -100,16 +116,26 @@ class SqlLedgerStore(LedgerStore):
 class _SqlBatch(LedgerBatch):
     def __init__(self, dialect: Dialect, cursor: Cursor) -> None:
         self._db, self._cursor = dialect, cursor
+        self._shards: dict[str, str] = {}  # a system account: the shard this batch holds
 
     def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
-        """Locks first: every read after it, the outcomes' too, sees the last holder's commit."""
+        """Locks first: every read after it, the outcomes' too, sees the last holder's commit.
+
+        System shards come first, in account order, then the wallets in key
+        order: every wait points further along that one order, so no cycle.
+        A system account's balance here is its shard's.
+        """
         accounts = sorted({account for account, _ in keys})
-        self._db.lock_accounts(self._cursor, accounts)
+        self._shards = {account: _shard(account, self._db.claim_shard(
+            self._cursor, account, SYSTEM_SHARDS)) for account in accounts
+            if account in SYSTEM_ACCOUNTS}
+        self._db.lock_accounts(self._cursor, [a for a in accounts if a not in self._shards])
+        stored = [self._shards.get(account, account) for account in accounts]
         found: dict[BalanceKey, int] = {}
-        for where, params in self._db.matching("account_id", accounts):
+        for where, params in self._db.matching("account_id", stored):
             self._cursor.execute(self._db.sql(
                 f"SELECT account_id, currency, balance FROM balances WHERE {where}"), params)
-            found.update(((a, c), int(b)) for a, c, b in self._cursor.fetchall())
+            found.update(((_logical(a), c), int(b)) for a, c, b in self._cursor.fetchall())
         return {key: balance for key, balance in found.items() if key in keys}
 
     def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]:
@@ -119,12 +145,24 @@ class _SqlBatch(LedgerBatch):
         # By id: two batches racing to insert the same ids then wait in one order, not in a cycle.
         rows = sorted((_transaction_row(self._db, *one) for one in applied), key=lambda r: r[0])
         self._db.insert(self._cursor, "transactions", _TRANSACTION_COLUMNS, rows)
-        entries = [row for _, outcome in applied for row in _entry_rows(self._db, outcome)]
+        entries = [row for _, outcome in applied
+                   for row in _entry_rows(self._db, outcome, self._shards)]
         self._db.insert(self._cursor, "entries", _ENTRY_COLUMNS[1:], entries)
         self._db.insert(
             self._cursor, "balances", _BALANCE_COLUMNS,
-            sorted((a, c, b) for (a, c), b in balances.items()),
+            sorted((self._shards.get(a, a), c, b) for (a, c), b in balances.items()),
             "ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance")
+
+
+def _shard(account_id: str, number: int) -> str:
+    """The first shard keeps the account's own name: rows written before shards stay in it."""
+    return account_id if number == 0 else f"{account_id}:{number}"
+
+
+def _logical(stored_account_id: str) -> str:
+    """The account a stored row belongs to: a shard's system account, else the id itself."""
+    head, _, tail = stored_account_id.rpartition(":")
+    return head if head in SYSTEM_ACCOUNTS and tail.isdigit() else stored_account_id
 
 
 def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple[Any, ...]:
@@ -139,7 +177,10 @@ def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple
             None, None, db.timestamp_in(t.created_at), envelope.command.wallet_id, attempt)
 
 
-def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
+def _entry_rows(
+    db: Dialect, outcome: Outcome, shards: Mapping[str, str]
+) -> list[tuple[Any, ...]]:
+    """The counterparty is named as the domain knows it; only the owner is a shard."""
     if isinstance(outcome, CommandRejected):
         return []
     t = outcome.transaction
@@ -149,7 +190,7 @@ def _entry_rows(db: Dialect, outcome: Outcome) -> list[tuple[Any, ...]]:
         other = next(p.account_id for p in t.postings if p is not posting)
         rows.append((t.id, entry_type(t.kind, posting.amount_minor), t.currency,
                      posting.amount_minor, posting.balance_after_minor, other, created,
-                     posting.account_id))
+                     shards.get(posting.account_id, posting.account_id)))
     return rows
 
 
@@ -173,7 +214,7 @@ def _load_postings(
             "SELECT transaction_id, account_id, amount, balance_after FROM entries "
             f"WHERE {where} ORDER BY seq"), params)
         for transaction_id, account_id, amount, after in cursor.fetchall():
-            posting = Posting(account_id, int(amount), int(after))
+            posting = Posting(_logical(account_id), int(amount), int(after))
             found[transaction_id] = (*found.get(transaction_id, ()), posting)
     return found
 
