@@ -82,10 +82,29 @@ def _attempts(dialect: Dialect) -> list[str]:
     return ["ALTER TABLE transactions ADD COLUMN attempt_id TEXT"]
 
 
+HISTORY_INDEXES = """
+CREATE INDEX entries_by_account_amount ON entries (account_id, (ABS(amount)), seq);
+CREATE INDEX entries_by_account_type ON entries (account_id, entry_type, seq);
+CREATE INDEX entries_by_account_time ON entries (account_id, created_at)
+"""
+
+
+def _history_pages(dialect: Dialect) -> list[str]:
+    """A page sorted by amount, or of one entry type, reads an index from its cursor on.
+
+    A page within dates finds them by time and sorts only what they hold.
+    Without these, such a page read the whole history of its wallet; each
+    index costs every insert of an entry a little.
+    """
+    return list(statements(HISTORY_INDEXES))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the journal and balances, with the journal append-only", _ledger),
     Migration(2, "which submission applied each command, so every other copy is a replay",
               _attempts),
+    Migration(3, "history pages by amount, of one entry type or within dates read an index",
+              _history_pages),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1)), \

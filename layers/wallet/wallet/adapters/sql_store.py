@@ -87,14 +87,9 @@ class SqlLedgerStore(LedgerStore):
             return {currency: int(balance) for currency, balance in cursor.fetchall()}
 
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
-        where, params = _history_filter(self._db, query)
-        direction = "ASC" if query.ascending else "DESC"
-        order = f"ABS(amount) {direction}, seq {direction}" if query.by_amount else \
-            f"seq {direction}"
-        statement = (f"SELECT {_ENTRY_NAMES} FROM entries WHERE {where} "
-                     f"ORDER BY {order} LIMIT ?")
+        statement, params = history_statement(self._db, query)
         with self._db.read() as cursor:
-            cursor.execute(self._db.sql(statement), (*params, query.limit))
+            cursor.execute(statement, params)
             return [_history_entry(self._db, row) for row in cursor.fetchall()]
 
     def currencies(self, account_id: str | None) -> list[str]:
@@ -230,6 +225,16 @@ def _outcome(db: Dialect, row: Any, postings: tuple[Posting, ...]) -> Outcome:
     return TransactionCommitted(identifier, request_hash, transaction, attempt_id)
 
 
+def history_statement(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
+    """The statement a history page runs, in the dialect's own form (also for EXPLAIN)."""
+    where, params = _history_filter(db, query)
+    direction = "ASC" if query.ascending else "DESC"
+    order = f"ABS(amount) {direction}, seq {direction}" if query.by_amount else \
+        f"seq {direction}"
+    statement = f"SELECT {_ENTRY_NAMES} FROM entries WHERE {where} ORDER BY {order} LIMIT ?"
+    return db.sql(statement), [*params, query.limit]
+
+
 def _owner(account_id: str | None) -> tuple[str, list[Any]]:
     """One wallet, or every user's wallet: system accounts are the world outside."""
     if account_id is None:
@@ -246,8 +251,8 @@ def _after(query: HistoryQuery) -> tuple[str, list[Any]]:
         return f"seq {op} ?", [query.after_seq]
     amount = query.after_amount_minor
     assert amount is not None, "an amount-sorted cursor carries its amount"
-    return f"(ABS(amount) {op} ? OR (ABS(amount) = ? AND seq {op} ?))", \
-        [amount, amount, query.after_seq]
+    # A row comparison, not an OR: both backends then seek the amount index to the cursor.
+    return f"(ABS(amount), seq) {op} (?, ?)", [amount, query.after_seq]
 
 
 def _history_filter(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
