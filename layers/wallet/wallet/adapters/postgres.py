@@ -22,14 +22,17 @@ Why several consumers can neither deadlock, lose an update, nor overdraw:
   in both, and the second finds the first's outcome instead of applying it
   again. Each account's entries are also numbered (`seq`) in commit order,
   so a history cursor never skips an entry that commits late.
-- System accounts are locked like the others. Their balances may go negative
-  but must stay exact, in `balances` and in each entry's `balance_after`,
-  and that `balance_after` is part of the outcome the consumer publishes, so
-  it must be known before the batch writes: the account is held from read to
-  commit. Batches that touch one system account therefore take turns. On two
-  cores, with 100-command batches, that gives about 11k commands/s with one
-  consumer or with four; leaving system accounts unlocked (which is wrong)
-  would give about 16k.
+- System accounts are kept in shards (see sql_store.SYSTEM_SHARDS), each an
+  exact account: its balances row and every entry's `balance_after` run in
+  commit order, and that `balance_after` is part of the outcome the consumer
+  publishes, so a shard is held from read to commit. A batch first claims
+  one free shard per system account it touches (a try-lock per shard, from a
+  random start; only if all are taken does it wait, for one), in account
+  order and before any wallet's lock. A batch waiting for a shard holds no
+  wallet lock and no other shard of that account, so the waits still follow
+  one order and cannot close a cycle. Deposit batches on several consumers
+  therefore no longer take turns on `system:deposits`; its balance is the sum
+  of its shards.
 
 Two different commands under one id (a key reused with another request) may
 lock different accounts and race to insert the same transaction id (in id
