@@ -180,13 +180,11 @@ def _entry_rows(
         return []
     t = outcome.transaction
     created = db.timestamp_in(t.created_at)
-    rows = []
-    for posting in t.postings:
-        other = next(p.account_id for p in t.postings if p is not posting)
-        rows.append((t.id, entry_type(t.kind, posting.amount_minor), t.currency,
-                     posting.amount_minor, posting.balance_after_minor, other, created,
-                     shards.get(posting.account_id, posting.account_id)))
-    return rows
+    debit, credit = t.postings  # the Book posts exactly two: each is the other's counterparty
+    return [(t.id, entry_type(t.kind, posting.amount_minor), t.currency, posting.amount_minor,
+             posting.balance_after_minor, other.account_id, created,
+             shards.get(posting.account_id, posting.account_id))
+            for posting, other in ((debit, credit), (credit, debit))]
 
 
 def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:
