@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from wallet.adapters.sql_dialect import Column, Cursor, Dialect
-from wallet.adapters.sql_migrations import migrate
+from wallet.adapters.sql_migrations import USERS_ONLY, migrate
 from wallet.domain.commands import Envelope
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import (
@@ -234,10 +234,14 @@ def history_statement(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]
 
 
 def _owner(account_id: str | None) -> tuple[str, list[Any]]:
-    """One wallet, or every user's wallet: system accounts are the world outside."""
+    """One wallet, or every user's wallet: system accounts are the world outside.
+
+    The users-only clause, also beside one wallet's id, is what lets the
+    planner use the history indexes, which hold users' entries only.
+    """
     if account_id is None:
-        return "account_id NOT LIKE 'system:%'", []
-    return "account_id = ?", [account_id]
+        return USERS_ONLY, []
+    return f"account_id = ? AND {USERS_ONLY}", [account_id]
 
 
 def _after(query: HistoryQuery) -> tuple[str, list[Any]]:
