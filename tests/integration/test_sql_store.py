@@ -69,6 +69,7 @@ def test_the_attempt_that_applied_is_recorded_with_the_outcome(store: SqlLedgerS
 # --- schema and connection settings ---------------------------------------------------------
 
 REFUSED_ACTIONS = {"sqlite": ("update", "delete"), "postgres": ("update", "delete", "truncate")}
+REFERENCE_TRIGGERS = {"sqlite": set(), "postgres": {"entries_reference_transactions"}}
 
 
 def test_migrate_creates_the_schema_once(
@@ -77,7 +78,8 @@ def test_migrate_creates_the_schema_once(
     assert store.migrate() == SCHEMA_VERSION  # the fixture already migrated once
     assert {"transactions", "entries", "balances", "schema_version"} <= raw.tables()
     assert raw.triggers() == {f"{table}_no_{action}" for table in ("transactions", "entries")
-                              for action in REFUSED_ACTIONS[backend.name]}
+                              for action in REFUSED_ACTIONS[backend.name]} | \
+        REFERENCE_TRIGGERS[backend.name]
     assert raw.rows("SELECT version FROM schema_version") == [
         (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
@@ -285,6 +287,22 @@ def test_entry_with_negative_user_balance_is_refused(
         raw.execute("INSERT INTO entries (transaction_id, account_id, currency, amount, "
                     "balance_after, entry_type, created_at) VALUES (?, ?, 'USD', -400, -100, "
                     "'payout', 'x')", (deposit.command_id, unique("user")))
+
+
+@pytest.mark.backends("postgres")  # SQLite checks foreign keys on the store's connections only
+@pytest.mark.parametrize("rows", [1, 3])
+def test_an_entry_of_no_transaction_is_refused(
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend, rows: int
+) -> None:
+    """Also among entries that do belong to one: the journal holds no orphan."""
+    deposit = commit(store, Deposit(unique("user"), 300, "USD"))
+    owners = [deposit.command_id] * (rows - 1) + [unique("no-such-transaction")]
+    values = ", ".join(["(?, ?, 'USD', 5, 5, 'deposit', 'x')"] * rows)
+    params = [value for owner in owners for value in (owner, unique("user"))]
+    with pytest.raises(backend.integrity_error, match=r"(?i)foreign key"):
+        raw.execute("INSERT INTO entries (transaction_id, account_id, currency, amount, "
+                    f"balance_after, entry_type, created_at) VALUES {values}", params)
+    assert raw.count("entries") == 2
 
 
 # --- atomicity and durability ---------------------------------------------------------------

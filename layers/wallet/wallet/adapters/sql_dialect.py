@@ -38,6 +38,14 @@ class Dialect(abc.ABC):
     def append_only(self, tables: Sequence[str]) -> list[str]:
         """DDL that makes the database itself refuse to change or remove rows of `tables`."""
 
+    def statement_references(self) -> list[str]:
+        """DDL that checks entries' transactions once per statement instead of once per row.
+
+        The default keeps the row-level foreign key: cheap where the database
+        is in-process.
+        """
+        return []
+
     @abc.abstractmethod
     def lock_schema(self, cursor: Cursor) -> None:
         """Holds, until commit, the one lock that serialises migrations."""

@@ -109,6 +109,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _attempts),
     Migration(3, "history pages by amount, of one entry type or within dates read an index",
               _history_pages),
+    Migration(4, "entries' transactions checked once per statement, where it costs less",
+              lambda dialect: dialect.statement_references()),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1)), \
