@@ -14,7 +14,7 @@ import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.sql_dialect import Dialect
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
-from wallet.adapters.sql_store import SqlLedgerStore
+from wallet.adapters.sql_store import SqlLedgerStore, history_statement
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import Unavailable
@@ -605,3 +605,30 @@ def test_currencies_are_those_a_wallet_or_any_user_held(
     assert store.currencies(wallet.user) == ["EUR", "JPY", "USD"]
     assert store.currencies(wallet.other) == ["EUR", "USD"]
     assert {"EUR", "JPY", "USD"} <= set(store.currencies(None))
+
+
+SQLITE_PAGES = {
+    "newest first": HistoryQuery("w", 20),
+    "largest first, past a cursor": HistoryQuery(
+        "w", 20, by_amount=True, after_seq=9, after_amount_minor=40),
+    "smallest first, past a cursor": HistoryQuery(
+        "w", 20, by_amount=True, ascending=True, after_seq=9, after_amount_minor=40),
+    "one entry type": HistoryQuery("w", 20, entry_type="payout"),
+}
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("shape", SQLITE_PAGES)
+def test_a_sqlite_history_page_seeks_an_index_to_its_cursor(
+    store: SqlLedgerStore, dialect: Dialect, shape: str
+) -> None:
+    """No table scan, no sort, and a cursor page starts at its cursor, not at the top."""
+    query = SQLITE_PAGES[shape]
+    statement, params = history_statement(dialect, query)
+    with dialect.read() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+        plan = " | ".join(str(row[3]) for row in cursor.fetchall())
+    assert plan.startswith("SEARCH entries USING INDEX") and "TEMP B-TREE" not in plan, plan
+    if query.by_amount and query.after_seq is not None:
+        assert "<expr>" in plan, plan
+

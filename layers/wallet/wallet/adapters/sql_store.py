@@ -253,8 +253,10 @@ def _after(query: HistoryQuery) -> tuple[str, list[Any]]:
         return f"seq {op} ?", [query.after_seq]
     amount = query.after_amount_minor
     assert amount is not None, "an amount-sorted cursor carries its amount"
-    # A row comparison, not an OR: both backends then seek the amount index to the cursor.
-    return f"(ABS(amount), seq) {op} (?, ?)", [amount, query.after_seq]
+    # A row comparison, not an OR, lets PostgreSQL seek the amount index to the cursor; the
+    # redundant bound on the amount alone is what SQLite seeks on.
+    return f"(ABS(amount), seq) {op} (?, ?) AND ABS(amount) {op}= ?", \
+        [amount, query.after_seq, amount]
 
 
 def _history_filter(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
