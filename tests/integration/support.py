@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from wallet.adapters.sql_dialect import Dialect
 from wallet.domain.commands import Envelope, LedgerCommand, request_hash
-from wallet.domain.ledger import BalanceKey
+from wallet.domain.ledger import SYSTEM_ACCOUNTS, BalanceKey
 
 WAIT_TIMEOUT_S = 15.0
 POLL_INTERVAL_S = 0.005
@@ -42,6 +42,16 @@ def unique(prefix: str) -> str:
 
 def envelope(command: LedgerCommand, command_id: str | None = None) -> Envelope:
     return Envelope(command_id or unique("cmd"), request_hash(command), command)
+
+
+def by_account(stored: dict[BalanceKey, int]) -> dict[BalanceKey, int]:
+    """Each account's total: a system account is kept in shards ("system:deposits:3")."""
+    totals: dict[BalanceKey, int] = {}
+    for (account, currency), balance in stored.items():
+        head, _, tail = account.rpartition(":")
+        key = (head if head in SYSTEM_ACCOUNTS and tail.isdigit() else account, currency)
+        totals[key] = totals.get(key, 0) + balance
+    return totals
 
 
 class StepClock:

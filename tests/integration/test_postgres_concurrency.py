@@ -9,6 +9,7 @@ in real processes.
 
 import multiprocessing
 import random
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -19,18 +20,32 @@ import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.postgres import PostgresDialect
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
-from wallet.adapters.sql_store import SqlLedgerStore
+from wallet.adapters.sql_store import SqlLedgerStore, history_statement
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer, request_hash
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import BalanceKey, Book, Transaction, legs
+from wallet.domain.ledger import (
+    DEPOSITS_ACCOUNT,
+    BalanceKey,
+    Book,
+    Transaction,
+    legs,
+)
 from wallet.service_layer.ledger import apply_batch
-from wallet.service_layer.ports import LedgerBatch
+from wallet.service_layer.ports import HistoryQuery, LedgerBatch
 
 from tests.services.postgres import fresh_schema
 
 from .consumers import Consumed, Rounds, consume, consume_in_process, now
-from .support import Backend, RawLedger, RawPostgres, envelope, unique, wait_until
+from .support import (
+    Backend,
+    RawLedger,
+    RawPostgres,
+    by_account,
+    envelope,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.backends("postgres")
 
@@ -38,6 +53,7 @@ SEED_MINOR = 1_000_000  # more than every debit of a run together: no command is
 AMOUNT_MINOR_MAX = 100
 REUSED = "reused"  # the prefix of keys sent with two different requests
 RUN_TIMEOUT_S = 60
+LOCK_FREE_TIMEOUT_S = 5  # well under the lock timeout: a batch that waited would miss it
 
 
 @pytest.fixture
@@ -92,6 +108,22 @@ def test_a_second_credit_to_a_new_wallet_waits_and_adds_up(
     assert isinstance(outcome, TransactionCommitted)
     assert outcome.transaction.postings[1].balance_after_minor == 12
     assert store.balances(fresh) == {"USD": 12}
+    raw.assert_consistent()
+
+
+def test_deposits_on_two_consumers_do_not_wait_for_each_other(
+    store: SqlLedgerStore, other_store: SqlLedgerStore, raw: RawLedger
+) -> None:
+    """Every deposit debits the deposits account: it must not make deposit batches take turns."""
+    alice, bob = unique("alice"), unique("bob")
+    with ThreadPoolExecutor(1) as second, store.batch() as batch:
+        post(batch, envelope(Deposit(alice, 5, "USD")))
+        credit = second.submit(apply_batch, other_store, MemoryBalanceCache(),
+                               [envelope(Deposit(bob, 7, "USD"))], now)
+        [outcome] = credit.result(timeout=LOCK_FREE_TIMEOUT_S)  # the first batch is still open
+    assert isinstance(outcome, TransactionCommitted)
+    assert [store.balances(wallet) for wallet in (alice, bob)] == [{"USD": 5}, {"USD": 7}]
+    assert store.balances(DEPOSITS_ACCOUNT) == {"USD": -12}
     raw.assert_consistent()
 
 
@@ -199,7 +231,8 @@ def check_books(
     stored = {i: h for i, h, status in raw.rows("SELECT id, request_hash, status FROM transactions")
               if status == "committed"}
     assert set(stored) == ids, "a command was lost, refused, or recorded twice"
-    assert raw.stored_balances() == expected_balances(sent, stored)
+    assert by_account(raw.stored_balances()) == expected_balances(sent, stored)
+    assert sum(raw.entry_sums().values()) == 0, "money was made or destroyed"
     fresh = [o for c in consumed for o in c.outcomes]
     assert Counter(o.command_id for o in fresh if isinstance(o, TransactionCommitted)) == \
         Counter(ids - {e.command_id for e in seeds}), "published other than once per command"
@@ -285,6 +318,41 @@ def test_concurrent_migrations_of_a_fresh_database_all_reach_the_version() -> No
             assert migrate_together(url) == [SCHEMA_VERSION] * MIGRATORS, f"round {number}"
             assert RawPostgres(url).rows("SELECT version FROM schema_version") == [
                 (version,) for version in range(1, SCHEMA_VERSION + 1)]
+
+
+PAGE_SHAPES = {
+    "newest first": HistoryQuery("w", 20),
+    "oldest first, past a cursor": HistoryQuery("w", 20, after_seq=9, ascending=True),
+    "largest first, past a cursor": HistoryQuery(
+        "w", 20, by_amount=True, after_seq=9, after_amount_minor=40),
+    "smallest first": HistoryQuery("w", 20, by_amount=True, ascending=True),
+    "one entry type, newest first": HistoryQuery("w", 20, entry_type="payout"),
+    "one entry type, past a cursor": HistoryQuery("w", 20, entry_type="deposit", after_seq=9),
+}
+
+
+USERS_ONLY_FILTER = "Filter: (account_id !~~ 'system:%'::text)"
+
+
+@pytest.mark.parametrize("shape", PAGE_SHAPES)
+def test_a_history_page_reads_an_index_in_its_order(
+    store: SqlLedgerStore, backend: Backend, raw: RawLedger, shape: str
+) -> None:
+    """No scan of the table, no sort, no filter: a page costs the same however long the history.
+
+    The planner is told scans and sorts cost the earth, so it takes them only
+    when no index can serve the page; a filter means rows read and thrown away.
+    """
+    assert isinstance(raw, RawPostgres)
+    fund(store, "w")
+    statement, params = history_statement(backend.open(), PAGE_SHAPES[shape])
+    with psycopg.connect(raw.url, autocommit=True) as connection:
+        connection.execute("SET enable_seqscan = off")
+        connection.execute("SET enable_sort = off")
+        plan = "\n".join(row[0] for row in connection.execute(
+            "EXPLAIN " + statement, params).fetchall()
+            if USERS_ONLY_FILTER not in row[0])  # it throws away no row of a user's wallet
+    assert not {"Seq Scan", "Sort", "Filter"} & set(re.findall(r"Seq Scan|Sort|Filter", plan)), plan
 
 
 @pytest.mark.parametrize("table", ["transactions", "entries"])

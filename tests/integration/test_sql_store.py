@@ -14,7 +14,7 @@ import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.sql_dialect import Dialect
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
-from wallet.adapters.sql_store import SqlLedgerStore
+from wallet.adapters.sql_store import SqlLedgerStore, history_statement
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import Unavailable
@@ -23,7 +23,15 @@ from wallet.domain.ledger import Book, Posting, Transaction, legs
 from wallet.service_layer.ledger import apply_batch
 from wallet.service_layer.ports import AmountRange, HistoryEntry, HistoryQuery
 
-from .support import Backend, RawLedger, RawSQLite, StepClock, envelope, unique
+from .support import (
+    Backend,
+    RawLedger,
+    RawSQLite,
+    StepClock,
+    by_account,
+    envelope,
+    unique,
+)
 
 AT = datetime(2026, 11, 25, 10, 0, 0, 123_457, tzinfo=UTC)
 
@@ -61,6 +69,7 @@ def test_the_attempt_that_applied_is_recorded_with_the_outcome(store: SqlLedgerS
 # --- schema and connection settings ---------------------------------------------------------
 
 REFUSED_ACTIONS = {"sqlite": ("update", "delete"), "postgres": ("update", "delete", "truncate")}
+REFERENCE_TRIGGERS = {"sqlite": set(), "postgres": {"entries_reference_transactions"}}
 
 
 def test_migrate_creates_the_schema_once(
@@ -69,7 +78,8 @@ def test_migrate_creates_the_schema_once(
     assert store.migrate() == SCHEMA_VERSION  # the fixture already migrated once
     assert {"transactions", "entries", "balances", "schema_version"} <= raw.tables()
     assert raw.triggers() == {f"{table}_no_{action}" for table in ("transactions", "entries")
-                              for action in REFUSED_ACTIONS[backend.name]}
+                              for action in REFUSED_ACTIONS[backend.name]} | \
+        REFERENCE_TRIGGERS[backend.name]
     assert raw.rows("SELECT version FROM schema_version") == [
         (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
@@ -277,6 +287,22 @@ def test_entry_with_negative_user_balance_is_refused(
         raw.execute("INSERT INTO entries (transaction_id, account_id, currency, amount, "
                     "balance_after, entry_type, created_at) VALUES (?, ?, 'USD', -400, -100, "
                     "'payout', 'x')", (deposit.command_id, unique("user")))
+
+
+@pytest.mark.backends("postgres")  # SQLite checks foreign keys on the store's connections only
+@pytest.mark.parametrize("rows", [1, 3])
+def test_an_entry_of_no_transaction_is_refused(
+    store: SqlLedgerStore, raw: RawLedger, backend: Backend, rows: int
+) -> None:
+    """Also among entries that do belong to one: the journal holds no orphan."""
+    deposit = commit(store, Deposit(unique("user"), 300, "USD"))
+    owners = [deposit.command_id] * (rows - 1) + [unique("no-such-transaction")]
+    values = ", ".join(["(?, ?, 'USD', 5, 5, 'deposit', 'x')"] * rows)
+    params = [value for owner in owners for value in (owner, unique("user"))]
+    with pytest.raises(backend.integrity_error, match=r"(?i)foreign key"):
+        raw.execute("INSERT INTO entries (transaction_id, account_id, currency, amount, "
+                    f"balance_after, entry_type, created_at) VALUES {values}", params)
+    assert raw.count("entries") == 2
 
 
 # --- atomicity and durability ---------------------------------------------------------------
@@ -516,11 +542,11 @@ def test_balances_equal_the_sum_of_entries_after_random_operations(
 
     raw.assert_consistent()
     sums = raw.entry_sums()
-    for account in raw.accounts():
-        expected = {currency: total for (owner, currency), total in sums.items()
+    for account in {owner for owner, _ in by_account(sums)}:
+        expected = {currency: total for (owner, currency), total in by_account(sums).items()
                     if owner == account}
         assert store.balances(account) == expected, account
-    assert raw.stored_balances() == {key: value for key, value in model.balances.items()}
+    assert by_account(raw.stored_balances()) == dict(model.balances)
     for currency in ("USD", "EUR"):
         assert sum(v for (_, c), v in sums.items() if c == currency) == 0, "money was created"
     assert raw.count("transactions") == len(model.seen)
@@ -579,3 +605,30 @@ def test_currencies_are_those_a_wallet_or_any_user_held(
     assert store.currencies(wallet.user) == ["EUR", "JPY", "USD"]
     assert store.currencies(wallet.other) == ["EUR", "USD"]
     assert {"EUR", "JPY", "USD"} <= set(store.currencies(None))
+
+
+SQLITE_PAGES = {
+    "newest first": HistoryQuery("w", 20),
+    "largest first, past a cursor": HistoryQuery(
+        "w", 20, by_amount=True, after_seq=9, after_amount_minor=40),
+    "smallest first, past a cursor": HistoryQuery(
+        "w", 20, by_amount=True, ascending=True, after_seq=9, after_amount_minor=40),
+    "one entry type": HistoryQuery("w", 20, entry_type="payout"),
+}
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("shape", SQLITE_PAGES)
+def test_a_sqlite_history_page_seeks_an_index_to_its_cursor(
+    store: SqlLedgerStore, dialect: Dialect, shape: str
+) -> None:
+    """No table scan, no sort, and a cursor page starts at its cursor, not at the top."""
+    query = SQLITE_PAGES[shape]
+    statement, params = history_statement(dialect, query)
+    with dialect.read() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+        plan = " | ".join(str(row[3]) for row in cursor.fetchall())
+    assert plan.startswith("SEARCH entries USING INDEX") and "TEMP B-TREE" not in plan, plan
+    if query.by_amount and query.after_seq is not None:
+        assert "<expr>" in plan, plan
+

@@ -6,12 +6,16 @@ accounts it touches, and the triggers that keep the journal append-only.
 """
 
 import abc
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from wallet.domain.ledger import TIMESTAMP_FORMAT  # fixed width, so text order is time order
+
+IN_LIST_SIZE_MAX = 500  # keeps every statement well under each backend's parameter limit
+
+Column = tuple[str, str]  # (name, SQL type): the type lets a backend ship a column as one array
 
 
 class Cursor(Protocol):
@@ -34,6 +38,14 @@ class Dialect(abc.ABC):
     def append_only(self, tables: Sequence[str]) -> list[str]:
         """DDL that makes the database itself refuse to change or remove rows of `tables`."""
 
+    def statement_references(self) -> list[str]:
+        """DDL that checks entries' transactions once per statement instead of once per row.
+
+        The default keeps the row-level foreign key: cheap where the database
+        is in-process.
+        """
+        return []
+
     @abc.abstractmethod
     def lock_schema(self, cursor: Cursor) -> None:
         """Holds, until commit, the one lock that serialises migrations."""
@@ -41,6 +53,14 @@ class Dialect(abc.ABC):
     @abc.abstractmethod
     def lock_accounts(self, cursor: Cursor, account_ids: Collection[str]) -> None:
         """Holds, until commit, a lock per account: no other batch works on them meanwhile."""
+
+    def claim_shard(self, cursor: Cursor, account_id: str, shards: int) -> int:
+        """Holds, until commit, one of the `shards` locks of a system account: which one it got.
+
+        The default serves a backend whose write transaction already excludes
+        every other: the first shard is always free.
+        """
+        return 0
 
     @abc.abstractmethod
     def read(self) -> AbstractContextManager[Cursor]:
@@ -52,6 +72,26 @@ class Dialect(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def insert(
+        self, cursor: Cursor, table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]],
+        conflict: str = "",
+    ) -> None:
+        """Inserts `rows` (tuples in `columns` order); `conflict` is an ON CONFLICT clause.
+
+        The default runs the statement once per row, which costs nothing more
+        where the database is in-process.
+        """
+        if rows:
+            names, marks = ", ".join(n for n, _ in columns), ", ".join("?" * len(columns))
+            cursor.executemany(self.sql(
+                f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}"), rows)
+
+    def matching(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+        """WHERE clauses, with their params, that together select `column` IN `values`."""
+        for start in range(0, len(values), IN_LIST_SIZE_MAX):
+            chunk = list(values[start:start + IN_LIST_SIZE_MAX])
+            yield f"{column} IN ({', '.join('?' * len(chunk))})", chunk
 
     def timestamp_in(self, moment: datetime) -> Any:
         return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)

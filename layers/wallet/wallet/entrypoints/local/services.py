@@ -37,6 +37,10 @@ WATCH_INTERVAL_S = 0.5
 STATE_FILE = "services.json"
 TOKEN_TTL_S = 12 * 3600
 _METRICS_LISTENING = re.compile(re.escape(METRICS_LISTENING) + r" (http://\S+)")
+# A consumer applies one batch at a time: one connection, and one for its health check. The
+# gateways' and relay's pools stay as configured; five processes at the default 16 each came
+# near PostgreSQL's default 100 connections before any other client.
+CONSUMER_POOL_MAX = 2
 
 
 def run_services(config: Config, gateways: int, consumers: int, broker_port: int) -> int:
@@ -118,6 +122,8 @@ def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
             port: int | None) -> Child:
     name = f"{role}-{number}"
     env = {**environment, "WALLET_PORT": str(port or 0)}
+    if role == "consumer":
+        env.setdefault("WALLET_DATABASE_POOL_MAX", str(CONSUMER_POOL_MAX))
     url = None if port is None else f"http://{environment.get('WALLET_HOST', '127.0.0.1')}:{port}"
     argv = [sys.executable, "-m", "wallet.entrypoints.cli", "serve", "--role", role]
     ready = http_ready if url else log_says(CONSUMER_READY)
