@@ -124,7 +124,7 @@ def build(
         config.redis_url, config.redis_namespace)
     blocking = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="blocking")
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending,
-                           _offloads(store, log, cache, OnThreads(blocking)))
+                           _offloads(config, log, cache, OnThreads(blocking)))
 
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])
@@ -139,11 +139,13 @@ def build(
     )
 
 
-def _offloads(store: LedgerStore, log: CommandLog, cache: BalanceCache,
+def _offloads(config: Config, log: CommandLog, cache: BalanceCache,
               on_threads: Offload) -> Offloads:
-    """In-memory adapters answer inline; the others wait on I/O, so they wait on a thread."""
+    """In-memory adapters answer inline, and so does SQLite: its readers never wait for the
+    writer (WAL, a connection per thread), and a read costs less than the hop to a thread.
+    The others wait on a socket, so they wait on a thread."""
     return Offloads(
-        store=on_threads,
+        store=inline if config.database_url is None else on_threads,
         log=inline if isinstance(log, InProcessLog) else on_threads,
         cache=inline if isinstance(cache, MemoryBalanceCache) else on_threads)
 

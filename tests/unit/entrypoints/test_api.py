@@ -176,3 +176,11 @@ def test_submit_answers_202_with_a_location_when_the_ledger_is_late(
     fingerprint = request_hash(Deposit("alice", 500, "USD"))
     assert response.headers == {
         "Location": f"/wallet/transactions/{response.body['id']}?request={fingerprint}"}
+
+
+@pytest.mark.usefixtures("wallet")
+def test_a_lone_surrogate_echoed_back_still_renders() -> None:
+    """orjson refuses text that is not UTF-8; a caller's JSON can carry such a name."""
+    result = api.run(event(), at_once(lambda request: api.ok({"field": "\ud800"})))
+    assert result["statusCode"] == 200
+    assert body_of(result) == {"field": "\ud800"}

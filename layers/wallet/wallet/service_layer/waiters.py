@@ -36,7 +36,7 @@ class Waiter:
             self._done.set_result(None)
 
     async def wait(self, timeout_ms: int) -> Outcome | None:
-        if self.outcome is None:
+        if self.outcome is None and timeout_ms > 0:
             await asyncio.wait((self._done,), timeout=timeout_ms / 1000)  # never cancels it
         return self.outcome
 
