@@ -36,8 +36,15 @@ class Waiter:
             self._done.set_result(None)
 
     async def wait(self, timeout_ms: int) -> Outcome | None:
+        """One round: the outcome, or None once `timeout_ms` passed without it."""
         if self.outcome is None and timeout_ms > 0:
-            await asyncio.wait((self._done,), timeout=timeout_ms / 1000)  # never cancels it
+            timer = self.loop.call_later(timeout_ms / 1000, self.wake)
+            try:
+                await self._done
+            finally:
+                timer.cancel()
+            if self.outcome is None:  # the timer woke it: the next round needs a fresh future
+                self._done = self.loop.create_future()
         return self.outcome
 
 
