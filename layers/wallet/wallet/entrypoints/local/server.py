@@ -46,7 +46,8 @@ class LocalRuntime:
         self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[_request_id])
+        app = web.Application()  # no middleware: aiohttp then wraps no handler per request
+        app.on_response_prepare.append(_request_id)
         if API in self.parts:
             for method, path, name in HTTP_ROUTES:
                 app.router.add_route(method, path, self._http(f"{method} {path}", name))
@@ -139,13 +140,10 @@ def _error(error: WalletError, request: web.Request) -> web.Response:
     return to_response(to_result(error_response(error), request_id(request)))
 
 
-@web.middleware
-async def _request_id(request: web.Request, handler: View) -> web.StreamResponse:
+async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
     """Routes the runtime serves itself carry a request id too, like every handler's."""
-    response = await handler(request)
-    if not response.prepared and "X-Request-Id" not in response.headers:
+    if "X-Request-Id" not in response.headers:
         response.headers["X-Request-Id"] = request_id(request)
-    return response
 
 
 def _under_wallet(path: str) -> bool:
