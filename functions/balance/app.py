@@ -8,10 +8,10 @@ from wallet.service_layer.views import balances_view
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, balance)
+    return api.run(event, balance)
 
 
-def balance(request: Request) -> api.Response:
+async def balance(request: Request) -> api.Response:
     user_id, currency = request.path_user_id(), request.currency(request.query.get("currency"))
-    balances = request.container.wallet.balances(request.principal, user_id)
+    balances = await request.container.wallet.balances(request.principal, user_id)
     return api.ok(balances_view(user_id, currency.code, balances))

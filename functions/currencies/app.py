@@ -13,9 +13,9 @@ CACHE_MAX_AGE_S = 3600
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, currencies)
+    return api.run(event, currencies)
 
 
-def currencies(request: Request) -> api.Response:
+async def currencies(request: Request) -> api.Response:
     view = currencies_view(request.container.config.default_currency, MINOR_UNIT_EXPONENTS)
     return api.Response(200, view, {"Cache-Control": f"private, max-age={CACHE_MAX_AGE_S}"})

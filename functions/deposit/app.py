@@ -8,8 +8,8 @@ from wallet.entrypoints.request import Request
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, deposit)
+    return api.run(event, deposit)
 
 
-def deposit(request: Request) -> api.Response:
-    return api.submit(request, Deposit(request.user_id("userId"), *request.money()))
+async def deposit(request: Request) -> api.Response:
+    return await api.submit(request, Deposit(request.user_id("userId"), *request.money()))

@@ -12,12 +12,12 @@ from wallet.service_layer.views import history_item
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, history)
+    return api.run(event, history)
 
 
-def history(request: Request) -> api.Response:
+async def history(request: Request) -> api.Response:
     filters = history_filters(request)
-    entries, more = request.container.wallet.history(request.principal, filters)
+    entries, more = await request.container.wallet.history(request.principal, filters)
     items = [history_item(entry) for entry in entries]
     cursor = next_cursor(request, filters, entries) if more else None
     return api.ok({"items": items, "nextCursor": cursor})

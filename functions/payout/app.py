@@ -8,8 +8,8 @@ from wallet.entrypoints.request import Request
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, payout)
+    return api.run(event, payout)
 
 
-def payout(request: Request) -> api.Response:
-    return api.submit(request, Payout(request.user_id("userId"), *request.money()))
+async def payout(request: Request) -> api.Response:
+    return await api.submit(request, Payout(request.user_id("userId"), *request.money()))

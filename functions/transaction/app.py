@@ -8,13 +8,13 @@ from wallet.service_layer.views import outcome_view
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, transaction)
+    return api.run(event, transaction)
 
 
-def transaction(request: Request) -> api.Response:
+async def transaction(request: Request) -> api.Response:
     command_id = request.path_parameters.get("id", "")
-    outcome = request.container.wallet.lookup(request.principal, command_id,
-                                              request.request_fingerprint())
+    outcome = await request.container.wallet.lookup(request.principal, command_id,
+                                                    request.request_fingerprint())
     if outcome is None:
         return api.ok({"id": command_id, "status": "pending"})
     return api.ok(outcome_view(outcome, request.principal))

@@ -9,14 +9,14 @@ from wallet.entrypoints.request import Request
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
-    return api.handle(event, transfer)
+    return api.run(event, transfer)
 
 
-def transfer(request: Request) -> api.Response:
+async def transfer(request: Request) -> api.Response:
     source, target = request.user_id("fromUserId"), request.user_id("toUserId")
     try:
         command = Transfer(source, target, *request.money())
     except SameWallet as exc:  # the domain's rule; only the edge knows which field broke it
         raise ValidationError(f"toUserId must differ from fromUserId: {exc.message}",
                               "toUserId") from exc
-    return api.submit(request, command)
+    return await api.submit(request, command)

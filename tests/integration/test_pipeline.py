@@ -6,6 +6,7 @@ ledger, which is each SQL backend in turn; the consumer is the real
 loads it.
 """
 
+import asyncio
 import json
 import random
 import threading
@@ -192,17 +193,18 @@ def test_submit_returns_the_committed_outcome(pipeline: Pipeline) -> None:
     key = unique("key")
     deposit = Deposit(user, 12_345, "USD")
 
-    first = wallet.submit(OPERATOR, deposit, key)
+    first = asyncio.run(wallet.submit(OPERATOR, deposit, key))
     assert isinstance(first.outcome, TransactionCommitted) and not first.replayed
     assert first.outcome == pipeline.container.store.outcome(first.command_id)
     assert [p.balance_after_minor for p in first.outcome.transaction.user_postings] == [12_345]
 
-    again = wallet.submit(OPERATOR, deposit, key)
+    again = asyncio.run(wallet.submit(OPERATOR, deposit, key))
     assert again == Submitted(first.command_id, first.outcome, True, first.request_hash)
     with pytest.raises(IdempotencyKeyReused):
-        wallet.submit(OPERATOR, Deposit(user, 1, "USD"), key)
+        asyncio.run(wallet.submit(OPERATOR, Deposit(user, 1, "USD"), key))
 
-    refused = wallet.submit(Principal(user, "user"), Payout(user, 12_346, "USD"), unique("key"))
+    refused = asyncio.run(wallet.submit(Principal(user, "user"), Payout(user, 12_346, "USD"),
+                                        unique("key")))
     assert isinstance(refused.outcome, CommandRejected)
     assert refused.outcome.rejection.code == "insufficient_funds"
     assert pipeline.balance(user) == 12_345
@@ -270,8 +272,8 @@ def make_requests(rng: random.Random, users: list[str], count: int) -> list[Requ
 def submit_all(pipeline: Pipeline, requests: list[Request]) -> list[Result]:
     def one(request: Request) -> Result:
         try:
-            return Result(request, pipeline.container.wallet.submit(
-                request.principal, request.command, request.key))
+            return Result(request, asyncio.run(pipeline.container.wallet.submit(
+                request.principal, request.command, request.key)))
         except Exception as error:
             return Result(request, error=error)
 
@@ -357,8 +359,8 @@ def test_concurrent_retries_are_answered_promptly(pipeline: Pipeline) -> None:
 
     def timed(request: Request) -> tuple[float, Submitted]:
         started = time.monotonic()
-        submitted = pipeline.container.wallet.submit(
-            request.principal, request.command, request.key)
+        submitted = asyncio.run(pipeline.container.wallet.submit(
+            request.principal, request.command, request.key))
         return time.monotonic() - started, submitted
 
     slowest_s = 0.0

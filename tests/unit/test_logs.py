@@ -82,3 +82,14 @@ def test_a_scrubbed_line_is_still_one_json_object(message: str, extra: dict[str,
     line = formatted(record(message, **extra))
     assert "abc" not in json.dumps(line)
     assert JWT not in json.dumps(line)
+
+
+@pytest.mark.parametrize("value", ["\ud800", 2**70, object()])
+def test_a_line_with_a_value_orjson_refuses_is_still_json(value: object) -> None:
+    assert "field" in formatted(record("odd value", field=value))
+
+
+def test_the_timestamp_is_utc_with_milliseconds() -> None:
+    made = record("when")
+    made.created, made.msecs = 0.25, 250.0
+    assert formatted(made)["ts"] == "1970-01-01T00:00:00.250Z"

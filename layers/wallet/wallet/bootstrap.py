@@ -13,6 +13,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from wallet.adapters.sqlite import SQLiteDialect
 from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
+from wallet.service_layer.offload import Offload, Offloads, OnThreads, inline
 from wallet.service_layer.ports import (
     BalanceCache,
     CommandLog,
@@ -75,6 +77,7 @@ class Container:
     subscriptions: list[Subscription]
     cursor_key: bytes = field(repr=False)  # signs history cursors; see cursor_key()
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # this process's own
+    blocking: ThreadPoolExecutor | None = None  # runs the adapters' blocking calls
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -95,6 +98,8 @@ class Container:
         self.pubsub.close()
         self.cache.close()
         self.store.close()
+        if self.blocking is not None:
+            self.blocking.shutdown(wait=False, cancel_futures=True)
 
 
 def build(
@@ -121,7 +126,9 @@ def build(
     metrics.watch_waiters(waiters.in_flight)
     pending = None if config.redis_url is None else RedisPendingCommands(
         config.redis_url, config.redis_namespace)
-    wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending)
+    blocking = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="blocking")
+    wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending,
+                           _offloads(config, log, cache, OnThreads(blocking)))
 
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])
@@ -132,8 +139,19 @@ def build(
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
         Relay(MemoryConnections() if connections is None else connections, tokens,
               config.socket_limits, metrics=metrics),
-        subscriptions, cursor_key(secret), metrics,
+        subscriptions, cursor_key(secret), metrics, blocking,
     )
+
+
+def _offloads(config: Config, log: CommandLog, cache: BalanceCache,
+              on_threads: Offload) -> Offloads:
+    """In-memory adapters answer inline, and so does SQLite: its readers never wait for the
+    writer (WAL, a connection per thread), and a read costs less than the hop to a thread.
+    The others wait on a socket, so they wait on a thread."""
+    return Offloads(
+        store=inline if config.database_url is None else on_threads,
+        log=inline if isinstance(log, InProcessLog) else on_threads,
+        cache=inline if isinstance(cache, MemoryBalanceCache) else on_threads)
 
 
 def open_store(config: Config) -> LedgerStore:
@@ -202,6 +220,8 @@ _current_lock = threading.Lock()
 
 def current() -> Container:
     global _current
+    if _current is not None:  # every request asks: no lock once it is built
+        return _current
     with _current_lock:
         if _current is None:
             config = Config.from_env()

@@ -162,3 +162,58 @@ def test_a_token_issued_in_the_future_is_refused() -> None:
 def test_the_principal_carries_the_tokens_expiry() -> None:
     """The websocket relay closes a socket at this instant."""
     assert TOKENS.verify(signed(claims(exp=SOON))).expires_at_epoch_s == SOON
+
+
+class Clock:
+    """Seconds since 1970, moved by hand: a verified token must still expire on time."""
+
+    def __init__(self) -> None:
+        self.now_s = time.time()
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_a_verified_token_is_refused_once_its_exp_passes() -> None:
+    clock = Clock()
+    tokens = JwtTokens(SECRET, clock=clock)
+    token = tokens.issue(ALICE, 60)
+    assert tokens.verify(token) == ALICE
+    clock.now_s += 61
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(token)
+
+
+def test_a_verified_token_is_decoded_once() -> None:
+    """The signature is checked on the first sight of a token, not on every request."""
+    tokens = JwtTokens(SECRET)
+    token = tokens.issue(ALICE, 60)
+    tokens.verify(token)
+    decoded: list[str] = []
+    original = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jwt, "decode", counting)
+        assert tokens.verify(token) == ALICE
+    assert decoded == []
+
+
+def test_the_verified_tokens_kept_are_bounded() -> None:
+    tokens = JwtTokens(SECRET, verified_max=2)
+    for subject in ("alice", "bob", "carol"):
+        tokens.verify(tokens.issue(Principal(subject, "user"), 60))
+    assert tokens.verified_count() == 2
+
+
+def test_a_refused_token_is_refused_again() -> None:
+    """Only successes are kept: a bad token pays for its check each time."""
+    tokens = JwtTokens(SECRET)
+    token = signed(claims(), secret="another-secret-" * 4)
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            tokens.verify(token)
+    assert tokens.verified_count() == 0

@@ -1,5 +1,7 @@
 """The in-process log's lag: records appended but not yet committed, per partition."""
 
+import asyncio
+
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.service_layer.waiters import OutcomeWaiters
 
@@ -18,9 +20,12 @@ def test_lag_counts_what_is_appended_and_not_yet_committed_per_partition() -> No
 
 
 def test_waiters_say_how_many_are_in_flight() -> None:
-    waiters = OutcomeWaiters(10)
-    first = waiters.register("c-1", "h", "alice")
-    waiters.register("c-2", "h", "bob")
-    assert waiters.in_flight() == 2
-    waiters.release(first)
-    assert waiters.in_flight() == 1
+    async def count() -> None:  # a waiter is a future: it is made on a running loop
+        waiters = OutcomeWaiters(10)
+        first = waiters.register("c-1", "h", "alice")
+        waiters.register("c-2", "h", "bob")
+        assert waiters.in_flight() == 2
+        waiters.release(first)
+        assert waiters.in_flight() == 1
+
+    asyncio.run(count())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,6 +62,13 @@ def wallet(installed: Callable[[Stack], Stack]) -> Stack:
     return installed(stack())
 
 
+def at_once(answer: Callable[[Request], api.Response]) -> api.Action:
+    """An action that answers without awaiting anything."""
+    async def action(request: Request) -> api.Response:
+        return answer(request)
+    return action
+
+
 def event(**fields: Any) -> dict[str, Any]:
     """An authenticated request: handle() refuses anything else before the action runs."""
     return {"routeKey": "POST /wallet/deposit", "requestContext": {"requestId": "req-1"},
@@ -70,7 +78,8 @@ def event(**fields: Any) -> dict[str, Any]:
 @pytest.mark.usefixtures("wallet")
 def test_handle_authenticates_before_the_action_runs() -> None:
     ran = []
-    result = api.handle({**event(), "headers": {}}, lambda request: ran.append(1) or api.ok({}))
+    result = api.run({**event(), "headers": {}},
+                     at_once(lambda request: ran.append(1) or api.ok({})))
     assert result["statusCode"] == 401 and ran == []
 
 
@@ -80,7 +89,7 @@ def body_of(result: dict[str, Any]) -> Any:
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_runs_the_action_and_renders_its_response() -> None:
-    result = api.handle(event(), lambda request: api.ok({"seen": request.event["routeKey"]}))
+    result = api.run(event(), at_once(lambda request: api.ok({"seen": request.event["routeKey"]})))
     assert result["statusCode"] == 200
     assert body_of(result) == {"seen": "POST /wallet/deposit"}
     assert result["headers"] == {"Content-Type": "application/json", "X-Request-Id": "req-1",
@@ -89,22 +98,22 @@ def test_handle_runs_the_action_and_renders_its_response() -> None:
 
 def test_handle_gives_the_action_the_installed_container(wallet: Stack) -> None:
     seen: list[Request] = []
-    api.handle(event(), lambda request: seen.append(request) or api.ok({}))
+    api.run(event(), at_once(lambda request: seen.append(request) or api.ok({})))
     assert seen[0].container.wallet is wallet.service
 
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_makes_up_a_request_id_when_there_is_none() -> None:
-    result = api.handle({}, lambda request: api.ok({}))
+    result = api.run({}, at_once(lambda request: api.ok({})))
     assert uuid.UUID(result["headers"]["X-Request-Id"])
 
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_maps_an_operating_error() -> None:
-    def forbidden(request: Request) -> api.Response:
+    async def forbidden(request: Request) -> api.Response:
         raise errors.Forbidden("not yours", "userId")
 
-    result = api.handle(event(), forbidden)
+    result = api.run(event(), forbidden)
     assert result["statusCode"] == 403
     assert body_of(result) == {"error": {"code": "forbidden", "message": "not yours",
                                          "field": "userId"}}
@@ -113,10 +122,10 @@ def test_handle_maps_an_operating_error() -> None:
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_turns_an_unexpected_exception_into_a_500() -> None:
-    def broken(request: Request) -> api.Response:
+    async def broken(request: Request) -> api.Response:
         raise RuntimeError("secret internals")
 
-    result = api.handle(event(), broken)
+    result = api.run(event(), broken)
     assert result["statusCode"] == 500
     assert body_of(result) == {"error": {"code": "internal", "message": "internal error"}}
     assert "secret internals" not in result["body"]
@@ -124,14 +133,14 @@ def test_handle_turns_an_unexpected_exception_into_a_500() -> None:
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_maps_a_request_parsing_error() -> None:
-    result = api.handle(event(body="[]"), lambda request: api.ok(dict(request.fields)))
+    result = api.run(event(body="[]"), at_once(lambda request: api.ok(dict(request.fields))))
     assert result["statusCode"] == 400
     assert body_of(result)["error"]["field"] == "body"
 
 
 def submit(principal: Principal, command: LedgerCommand, key: str | None = None) -> api.Response:
     headers = {**bearer(principal), **({"Idempotency-Key": key} if key else {})}
-    return api.submit(Request(event(headers=headers), bootstrap.current()), command)
+    return asyncio.run(api.submit(Request(event(headers=headers), bootstrap.current()), command))
 
 
 @pytest.mark.usefixtures("wallet")
@@ -167,3 +176,11 @@ def test_submit_answers_202_with_a_location_when_the_ledger_is_late(
     fingerprint = request_hash(Deposit("alice", 500, "USD"))
     assert response.headers == {
         "Location": f"/wallet/transactions/{response.body['id']}?request={fingerprint}"}
+
+
+@pytest.mark.usefixtures("wallet")
+def test_a_lone_surrogate_echoed_back_still_renders() -> None:
+    """orjson refuses text that is not UTF-8; a caller's JSON can carry such a name."""
+    result = api.run(event(), at_once(lambda request: api.ok({"field": "\ud800"})))
+    assert result["statusCode"] == 200
+    assert body_of(result) == {"field": "\ud800"}

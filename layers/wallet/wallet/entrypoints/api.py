@@ -2,15 +2,24 @@
 
 This is the only place where an error code becomes an HTTP status, and the
 only place that writes the per-request log line.
+
+Actions are coroutines, one code path for both runtimes: the local runtime
+awaits `handle` on its event loop, and a Lambda function's `handler` runs it
+with `run` on a loop of its own that outlives the invocation, as the
+container does.
 """
 
+import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from wallet import bootstrap
 from wallet.domain.commands import LedgerCommand
@@ -41,10 +50,19 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Action = Callable[[Request], Response]
+Action = Callable[[Request], Awaitable[Response]]
+_container = threading.local()  # a Lambda container runs one invocation at a time per thread
 
 
-def handle(event: Event, action: Action) -> dict[str, Any]:
+def run(event: Event, action: Action) -> dict[str, Any]:
+    """A Lambda function's entry: the action, on this container's event loop."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_container, "loop", None)
+    if loop is None:
+        loop = _container.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(handle(event, action))
+
+
+async def handle(event: Event, action: Action) -> dict[str, Any]:
     """Runs one request end to end; nothing escapes as an unhandled exception."""
     started = time.perf_counter()
     context = event.get("requestContext") or {}
@@ -52,7 +70,7 @@ def handle(event: Event, action: Action) -> dict[str, Any]:
     try:
         request = Request(event, bootstrap.current())
         _ = request.principal  # every route authenticates first: a stranger learns nothing
-        response = action(request)
+        response = await action(request)
     except WalletError as error:
         response = error_response(error)
     except Exception:
@@ -80,17 +98,27 @@ def to_result(response: Response, request_id: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", "X-Request-Id": request_id,
                "Cache-Control": "no-store", **response.headers}
     return {"statusCode": response.status, "headers": headers,
-            "body": json.dumps(response.body, separators=(",", ":"))}
+            "body": _json(response.body)}
+
+
+def _json(body: Any) -> str:
+    """orjson where it can (bodies hold ints and text, never a float); json where it cannot:
+    a lone surrogate, echoed back from a caller's JSON, is not UTF-8."""
+    try:
+        return orjson.dumps(body).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(body, separators=(",", ":"))
 
 
 def ok(body: Any) -> Response:
     return Response(200, body)
 
 
-def submit(request: Request, command: LedgerCommand) -> Response:
+async def submit(request: Request, command: LedgerCommand) -> Response:
     """Hands a command to the ledger and answers with its outcome, or 202 if it is late."""
     principal = request.principal
-    submitted = request.container.wallet.submit(principal, command, request.idempotency_key)
+    submitted = await request.container.wallet.submit(principal, command,
+                                                      request.idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else {}
     outcome = submitted.outcome
     if outcome is None:

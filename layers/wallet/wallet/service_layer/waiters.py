@@ -3,8 +3,13 @@
 A waiter is matched on command id *and* request hash: two requests that
 reuse one idempotency key with different bodies share an id, and each must
 get its own answer (the first its transaction, the second a 409).
+
+A waiting request costs a future on its event loop, not a thread: outcomes
+arrive on the pub/sub thread and wake each loop once per batch, however many
+of its waiters the batch resolves.
 """
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
@@ -18,17 +23,28 @@ PENDING_REMEMBERED_S = 600  # how long a 202's Location answers "pending" before
 
 
 class Waiter:
-    def __init__(self, command_id: str, request_hash: str, owner: str) -> None:
+    def __init__(self, command_id: str, request_hash: str, owner: str,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.command_id, self.request_hash, self.owner = command_id, request_hash, owner
-        self._done = threading.Event()
-        self.outcome: Outcome | None = None
+        self.loop = loop
+        self._done: asyncio.Future[None] = loop.create_future()
+        self.outcome: Outcome | None = None  # set from any thread, before the loop is woken
 
-    def resolve(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        self._done.set()
+    def wake(self) -> None:
+        """On the waiter's loop only."""
+        if not self._done.done():
+            self._done.set_result(None)
 
-    def wait(self, timeout_ms: int) -> Outcome | None:
-        self._done.wait(timeout_ms / 1000)
+    async def wait(self, timeout_ms: int) -> Outcome | None:
+        """One round: the outcome, or None once `timeout_ms` passed without it."""
+        if self.outcome is None and timeout_ms > 0:
+            timer = self.loop.call_later(timeout_ms / 1000, self.wake)
+            try:
+                await self._done
+            finally:
+                timer.cancel()
+            if self.outcome is None:  # the timer woke it: the next round needs a fresh future
+                self._done = self.loop.create_future()
         return self.outcome
 
 
@@ -41,7 +57,8 @@ class OutcomeWaiters:
         self._lock = threading.Lock()
 
     def register(self, command_id: str, request_hash: str, owner: str) -> Waiter:
-        waiter = Waiter(command_id, request_hash, owner)
+        """On the event loop the request runs on: the waiter's future belongs to it."""
+        waiter = Waiter(command_id, request_hash, owner, asyncio.get_running_loop())
         with self._lock:
             if self._count >= self._waiters_max:
                 raise Unavailable("too many requests in flight; retry with the same key")
@@ -79,6 +96,7 @@ class OutcomeWaiters:
             return owner if expiry > time.monotonic() else None
 
     def resolve(self, outcomes: Sequence[Outcome]) -> None:
+        """From any thread: records each outcome, then wakes each loop once for the batch."""
         with self._lock:
             for outcome in outcomes:
                 self._late.pop(outcome.command_id, None)
@@ -88,5 +106,15 @@ class OutcomeWaiters:
                 for waiter in self._by_id.get(outcome.command_id, ())
                 if waiter.request_hash == outcome.request_hash
             ]
+        by_loop: dict[asyncio.AbstractEventLoop, list[Waiter]] = {}
         for waiter, outcome in matched:
-            waiter.resolve(outcome)
+            waiter.outcome = outcome
+            by_loop.setdefault(waiter.loop, []).append(waiter)
+        for loop, woken in by_loop.items():
+            if not loop.is_closed():  # its requests ended with it; nobody is left to wake
+                loop.call_soon_threadsafe(_wake_all, woken)
+
+
+def _wake_all(waiters: list[Waiter]) -> None:
+    for waiter in waiters:
+        waiter.wake()

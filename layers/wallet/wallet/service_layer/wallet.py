@@ -8,6 +8,9 @@ consumer's per-id check applies it once however many copies arrive.
 Every submission also carries an attempt id of its own, and the outcome
 records the attempt that applied it: concurrent copies all receive the one
 outcome, and exactly the copy whose attempt it names is not a replay.
+
+Every method is a coroutine: a write waiting for its commit is a future on
+the event loop, and each blocking adapter call goes through its `Offload`.
 """
 
 import time
@@ -21,6 +24,7 @@ from wallet.domain.commands import Envelope, LedgerCommand, request_hash
 from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.money import Currency, ExactDecimal, currency_of
+from wallet.service_layer.offload import INLINE, Offloads
 from wallet.service_layer.ports import (
     AmountRange,
     BalanceCache,
@@ -58,12 +62,13 @@ class WalletService:
         self, store: LedgerStore, log: CommandLog, cache: BalanceCache,
         waiters: OutcomeWaiters, wait_for_commit_ms: int,
         pending: PendingCommands | None = None,  # None: one gateway, its waiters know it all
+        offloads: Offloads = INLINE,  # tests' fakes answer inline; bootstrap chooses otherwise
     ) -> None:
         self._store, self._log, self._cache = store, log, cache
         self._waiters, self._wait_for_commit_ms = waiters, wait_for_commit_ms
-        self._pending = pending
+        self._pending, self._offloads = pending, offloads
 
-    def submit(
+    async def submit(
         self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
     ) -> Submitted:
         principal.authorise(command)
@@ -74,31 +79,34 @@ class WalletService:
         waiter = self._waiters.register(envelope.command_id, envelope.request_hash,
                                         principal.subject)
         try:
-            earlier = self._store.outcome(envelope.command_id) if idempotency_key else None
+            earlier = await self._offloads.store(
+                self._store.outcome, envelope.command_id) if idempotency_key else None
             if earlier is not None:
                 outcome = _replayable(envelope.request_hash, earlier)
                 return Submitted(envelope.command_id, outcome, True, envelope.request_hash)
-            return self._append_and_wait(envelope, waiter)
+            return await self._append_and_wait(envelope, waiter)
         finally:
             self._waiters.release(waiter)
 
-    def _append_and_wait(self, envelope: Envelope, waiter: Waiter) -> Submitted:
+    async def _append_and_wait(self, envelope: Envelope, waiter: Waiter) -> Submitted:
         try:
-            self._log.append(envelope.command.wallet_id, encode_envelope(envelope))
+            await self._offloads.log(
+                self._log.append, envelope.command.wallet_id, encode_envelope(envelope))
         except LogFull as exc:
             raise Unavailable("the command log is full; retry with the same key") from exc
-        outcome = self._await(envelope, waiter)
+        outcome = await self._await(envelope, waiter)
         if outcome is None:
             self._waiters.remember_late(waiter)
             if self._pending is not None:
-                self._pending.remember(envelope.command_id, waiter.owner)
+                await self._offloads.cache(
+                    self._pending.remember, envelope.command_id, waiter.owner)
         if isinstance(outcome, CommandRejected) and outcome.rejection.code == _KEY_REUSED:
             raise IdempotencyKeyReused(outcome.rejection.message)
         # The event and the store name the attempt that applied: any other copy is a replay.
         replayed = outcome is not None and outcome.attempt_id != envelope.attempt_id
         return Submitted(envelope.command_id, outcome, replayed, envelope.request_hash)
 
-    def _await(self, envelope: Envelope, waiter: Waiter) -> Outcome | None:
+    async def _await(self, envelope: Envelope, waiter: Waiter) -> Outcome | None:
         """Waits for the event, and asks the store now and then in case events are lost.
 
         Events cross processes through pub/sub; while it is down they never
@@ -109,61 +117,63 @@ class WalletService:
         deadline = time.monotonic() + self._wait_for_commit_ms / 1000
         for _ in range(self._wait_for_commit_ms // STORE_CHECK_INTERVAL_MS + 1):
             remaining_ms = max(0.0, (deadline - time.monotonic()) * 1000)
-            outcome = waiter.wait(round(min(STORE_CHECK_INTERVAL_MS, remaining_ms)))
+            outcome = await waiter.wait(round(min(STORE_CHECK_INTERVAL_MS, remaining_ms)))
             if outcome is None:
-                outcome = self._recorded_if_reachable(envelope)
+                outcome = await self._recorded_if_reachable(envelope)
             if outcome is not None or remaining_ms <= STORE_CHECK_INTERVAL_MS:
                 return outcome
         return None
 
-    def _recorded_if_reachable(self, envelope: Envelope) -> Outcome | None:
+    async def _recorded_if_reachable(self, envelope: Envelope) -> Outcome | None:
         """The command is in the log by now: a store outage must not turn it into a 503."""
         try:
-            return self._recorded(envelope)
+            return await self._recorded(envelope)
         except Unavailable:
             return None
 
-    def _recorded(self, envelope: Envelope) -> Outcome | None:
+    async def _recorded(self, envelope: Envelope) -> Outcome | None:
         """The event may have been missed (a pub/sub hiccup); the store has the truth."""
-        earlier = self._store.outcome(envelope.command_id)
+        earlier = await self._offloads.store(self._store.outcome, envelope.command_id)
         return None if earlier is None else _replayable(envelope.request_hash, earlier)
 
-    def balances(self, principal: Principal, user_id: str) -> dict[str, int]:
+    async def balances(self, principal: Principal, user_id: str) -> dict[str, int]:
         principal.authorise_read(user_id)
-        cached = self._cache.get(user_id)
+        cached = await self._offloads.cache(self._cache.get, user_id)
         if cached.balances is not None:
             return cached.balances
-        balances = self._store.balances(user_id)
-        self._cache.put(user_id, cached.generation, balances)
+        balances = await self._offloads.store(self._store.balances, user_id)
+        await self._offloads.cache(self._cache.put, user_id, cached.generation, balances)
         return balances
 
-    def history(
+    async def history(
         self, principal: Principal, filters: HistoryFilters
     ) -> tuple[list[HistoryEntry], bool]:
         """One page of entries, and whether another page follows."""
         query = filters.query
         principal.authorise_read(query.account_id)
-        ranges = self._amount_ranges(filters)
+        ranges = await self._amount_ranges(filters)
         if ranges == () and (filters.amount_min, filters.amount_max) != (None, None):
             return [], False  # a wallet with no currencies has nothing in any range
-        entries = self._store.history(replace(query, limit=query.limit + 1, amount_ranges=ranges))
+        entries = await self._offloads.store(
+            self._store.history, replace(query, limit=query.limit + 1, amount_ranges=ranges))
         return entries[: query.limit], len(entries) > query.limit
 
-    def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
+    async def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
         if filters.amount_min is None and filters.amount_max is None:
             return ()
         query = filters.query
-        codes = [query.currency] if query.currency else self._store.currencies(query.account_id)
+        codes = [query.currency] if query.currency else await self._offloads.store(
+            self._store.currencies, query.account_id)
         return tuple(_amount_range(currency_of(code), filters) for code in codes)
 
-    def _pending_owner(self, command_id: str) -> str | None:
+    async def _pending_owner(self, command_id: str) -> str | None:
         """Who waits for this command here, or, failing that, at any other gateway."""
         owner = self._waiters.pending_owner(command_id)
         if owner is None and self._pending is not None:
-            owner = self._pending.owner(command_id)
+            owner = await self._offloads.cache(self._pending.owner, command_id)
         return owner
 
-    def lookup(
+    async def lookup(
         self, principal: Principal, command_id: str, request_hash: str | None = None
     ) -> Outcome | None:
         """A recorded outcome, or None while this gateway still waits for it.
@@ -172,9 +182,9 @@ class WalletService:
         also names its request: the outcome of another request under that id
         is a reused key, never this request's result.
         """
-        outcome = self._store.outcome(command_id)
+        outcome = await self._offloads.store(self._store.outcome, command_id)
         if outcome is None:
-            owner = self._pending_owner(command_id)
+            owner = await self._pending_owner(command_id)
             if owner is not None and (principal.is_operator or owner == principal.subject):
                 return None
             raise NotFound(f"no transaction {command_id}")

@@ -35,6 +35,8 @@ async def read_body(request: web.BaseRequest, timeout_s: float) -> bytes:
         raise UnsupportedMediaType("Content-Encoding must be gzip, deflate or identity")
     if (request.content_length or 0) > BODY_BYTES_MAX:
         raise PayloadTooLarge(_TOO_LARGE)
+    if not request.body_exists and encoding in _IDENTITY:  # no length, no chunks: no wait
+        return b""
     try:
         async with asyncio.timeout(timeout_s):
             raw = await _read_capped(request)

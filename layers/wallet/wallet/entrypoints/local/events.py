@@ -44,8 +44,8 @@ async def http_event(request: web.Request, route_key: str,
 
 def request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-Id when it is a plain token, so logs cannot be forged through it."""
-    given = request.headers.get("X-Request-Id", "")
-    return given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+    given = request.headers.get("X-Request-Id")
+    return given if given and _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
 
 
 def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:

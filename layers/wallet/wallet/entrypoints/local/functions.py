@@ -1,13 +1,20 @@
 """Finds and loads the Lambda-style handlers, as `sam local` would, by file path.
 
 The shared package never imports a function module: the runtime reads the
-route table below and loads `functions/<name>/app.py` from disk.
+route table below and loads `functions/<name>/app.py` from disk. An HTTP
+function's module holds its Lambda `handler` and the coroutine it runs, named
+like the function (`async def deposit(request)`): the runtime awaits that
+coroutine on its own loop, the code path Lambda runs.
 """
 
+import asyncio
 import importlib.util
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+from wallet.entrypoints.api import Action
 
 Handler = Callable[[Mapping[str, Any], object], dict[str, Any]]
 
@@ -39,10 +46,26 @@ def load_handlers(root: Path) -> dict[str, Handler]:
     return {name: _load(root / name / "app.py", name) for name in sorted(names)}
 
 
+def load_actions(root: Path) -> dict[str, Action]:
+    """Each HTTP function's coroutine, for a runtime that awaits it on its own loop."""
+    names = {name for _, _, name in HTTP_ROUTES}
+    return {name: _action(_module(root / name / "app.py", name), name) for name in sorted(names)}
+
+
 def _load(path: Path, name: str) -> Handler:
+    handler: Handler = _module(path, name).handler
+    return handler
+
+
+def _action(module: ModuleType, name: str) -> Action:
+    action: Action = getattr(module, name)
+    assert asyncio.iscoroutinefunction(action), f"{name} must be an async def"
+    return action
+
+
+def _module(path: Path, name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"wallet_function_{name}", path)
     assert spec is not None and spec.loader is not None, f"cannot load {path}"
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    handler: Handler = module.handler
-    return handler
+    return module

@@ -21,7 +21,12 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
 from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
-from wallet.entrypoints.local.functions import CONSUMER, functions_dir, load_handlers
+from wallet.entrypoints.local.functions import (
+    CONSUMER,
+    functions_dir,
+    load_actions,
+    load_handlers,
+)
 from wallet.entrypoints.local.http_metrics import METRICS_PATH, metrics_application
 from wallet.entrypoints.local.poller import Poller
 from wallet.entrypoints.local.process_limits import (
@@ -76,7 +81,8 @@ def serve(config: Config, role: str = "all") -> None:
         poller.start()
     built = find_dashboard(functions_dir().parent)
     dashboard = Dashboard(built) if built is not None else None
-    runtime = LocalRuntime(container, handlers, executor, sockets, PARTS[role], dashboard)
+    runtime = LocalRuntime(container, handlers, load_actions(functions_dir()), executor, sockets,
+                           PARTS[role], dashboard)
     try:
         asyncio.run(_listen(runtime, config, role))
     finally:

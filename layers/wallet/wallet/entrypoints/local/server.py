@@ -2,8 +2,10 @@
 
 Like `sam local`, but it also runs what AWS would run around the functions:
 the event source mapping that feeds the consumer, and the pub/sub bridge that
-feeds the relay. Handlers run on a bounded thread pool because they block
-while they wait for their command's commit.
+feeds the relay. HTTP functions are awaited on the event loop itself: a
+write waiting for its commit is a future there, not a parked thread, so the
+requests in flight are bounded by WALLET_WAITERS_MAX alone. The relay's
+handler and the health check, which block, still run on the thread pool.
 """
 
 import asyncio
@@ -18,7 +20,7 @@ from aiohttp import web
 
 from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, WalletError
-from wallet.entrypoints.api import error_response, to_result
+from wallet.entrypoints.api import Action, error_response, handle, to_result
 from wallet.entrypoints.docs_page import render_docs_html
 from wallet.entrypoints.local import websocket
 from wallet.entrypoints.local.dashboard import Dashboard
@@ -37,14 +39,16 @@ View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class LocalRuntime:
     def __init__(self, container: Container, handlers: dict[str, Handler],
-                 executor: ThreadPoolExecutor, sockets: Sockets,
+                 actions: dict[str, Action], executor: ThreadPoolExecutor, sockets: Sockets,
                  parts: frozenset[str] = frozenset((API, WEBSOCKETS)),
                  dashboard: Dashboard | None = None) -> None:
         self.container, self.handlers, self.executor = container, handlers, executor
+        self.actions = actions
         self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[_request_id])
+        app = web.Application()  # no middleware: aiohttp then wraps no handler per request
+        app.on_response_prepare.append(_request_id)
         if API in self.parts:
             for method, path, name in HTTP_ROUTES:
                 app.router.add_route(method, path, self._http(f"{method} {path}", name))
@@ -66,14 +70,14 @@ class LocalRuntime:
         return await loop.run_in_executor(self.executor, self.handlers[name], event, None)
 
     def _http(self, route_key: str, name: str) -> View:
-        body_timeout_s = self.container.config.body_timeout_s
+        body_timeout_s, action = self.container.config.body_timeout_s, self.actions[name]
 
         async def view(request: web.Request) -> web.StreamResponse:
             try:
                 event = await http_event(request, route_key, body_timeout_s)
             except WalletError as error:
                 return answered_at_the_edge(error, request)
-            return to_response(await self._invoke(name, event))
+            return to_response(await handle(event, action))
         return view
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
@@ -138,13 +142,10 @@ def _error(error: WalletError, request: web.Request) -> web.Response:
     return to_response(to_result(error_response(error), request_id(request)))
 
 
-@web.middleware
-async def _request_id(request: web.Request, handler: View) -> web.StreamResponse:
+async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
     """Routes the runtime serves itself carry a request id too, like every handler's."""
-    response = await handler(request)
-    if not response.prepared and "X-Request-Id" not in response.headers:
+    if "X-Request-Id" not in response.headers:
         response.headers["X-Request-Id"] = request_id(request)
-    return response
 
 
 def _under_wallet(path: str) -> bool:
