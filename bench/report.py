@@ -7,6 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+# Each scenario's requests/s over each reference's rate: the goals are these ratios.
 REFERENCES = (("hello_rps", "/hello"), ("pgbench_tps", "/pgbench"),
               ("engine_commands_per_s", "/engine"))
 BAR_HEIGHT_PX = 22
@@ -35,20 +36,28 @@ def _cpu_model() -> str:
 def table(results: dict[str, Any]) -> str:
     references = results["references"]
     header = f"{'scenario':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}" \
-             f"{'errors':>8}" + "".join(f"{label:>10}" for _, label in REFERENCES)
+             f"{'errors':>8}{'202s':>6}{'dropped':>8}" \
+             + "".join(f"{label:>10}" for _, label in REFERENCES)
     rows = [header, "-" * len(header)]
     for name, figures in results["scenarios"].items():
         ratios = "".join(f"{figures['rps'] / references[key]:>10.2f}" if references.get(key)
                          else f"{'-':>10}" for key, _ in REFERENCES)
         rows.append(f"{name:<34}{figures['rps']:>9.0f}{figures['p50_ms']:>9.1f}"
                     f"{figures['p95_ms']:>9.1f}{figures['p99_ms']:>9.1f}"
-                    f"{figures['errors']:>8}{ratios}")
+                    f"{figures['errors']:>8}{figures.get('pending_202', 0):>6}"
+                    f"{figures.get('dropped_iterations', 0):>8}{ratios}")
     rows.append("")
     rows.append("references: " + ", ".join(f"{key} {value:.0f}"
                                            for key, value in references.items()))
     delivery = results["ws_delivery_ms"]
-    rows.append(f"commit → balanceUpdated (ms): p50 {delivery['p50']:.1f}, "
-                f"p99 {delivery['p99']:.1f} ({delivery.get('samples', 0)} samples)")
+    by_configuration = results.get("ws_delivery_ms_by_configuration") or {"": delivery}
+    for configuration, figures in by_configuration.items():
+        rows.append(f"commit → balanceUpdated {configuration} (ms): p50 {figures['p50']:.1f}, "
+                    f"p99 {figures['p99']:.1f} ({figures.get('samples', 0)} samples)")
+    if "idle_connection_bytes" in results:
+        rows.append(f"memory per idle connection (embedded): "
+                    f"{results['idle_connection_bytes'] / 1024:.1f} KiB")
+    rows += [f"skipped {key}: {why}" for key, why in results.get("skipped", {}).items()]
     return "\n".join(rows)
 
 

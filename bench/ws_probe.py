@@ -17,6 +17,7 @@ import aiohttp
 import websockets
 
 PROBE_DEPOSITS_PER_S = 20
+PROBE_IN_FLIGHT_MAX = 100  # deposits started on time, not after the previous one's answer
 PROBE_USER = "probe-0"
 LATE_EVENTS_WAIT_S = 2.0  # after the last deposit, how long its events may still take
 REQUEST_TIMEOUT_S = 10.0
@@ -57,13 +58,22 @@ class DeliveryProbe:
             listening = asyncio.create_task(self._listen(socket))
             timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                while not self._stopping.is_set():
-                    await self._deposit(session)
-                    await asyncio.sleep(1 / PROBE_DEPOSITS_PER_S)
+                await self._deposit_on_time(session)
             deadline = time.monotonic() + LATE_EVENTS_WAIT_S
             while self.missing and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             listening.cancel()
+
+    async def _deposit_on_time(self, session: aiohttp.ClientSession) -> None:
+        """An open loop, as k6 runs beside it: a slow answer delays no later deposit."""
+        in_flight: set[asyncio.Task[None]] = set()
+        while not self._stopping.is_set():
+            if len(in_flight) < PROBE_IN_FLIGHT_MAX:
+                task = asyncio.create_task(self._deposit(session))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            await asyncio.sleep(1 / PROBE_DEPOSITS_PER_S)
+        await asyncio.gather(*in_flight)
 
     async def _deposit(self, session: aiohttp.ClientSession) -> None:
         headers = {"Authorization": f"Bearer {self._token}"}
