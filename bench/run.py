@@ -39,7 +39,7 @@ DATABASE_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SECONDS_DEFAULT = 20
 CONNECTION_STEPS_DEFAULT = "64,256,1000,10000"
 SCENARIO_VUS = 256  # mixed, hot, read and hello: the connection step the goals compare at
-OPEN_LOOP_VUS = 500  # enough VUs for half the peak rate at a latency of up to 1 s
+OPEN_LOOP_VUS = 1000  # half the peak rate through a stall of about a second drops no arrival
 WALLETS = 10_000
 TOKEN_TTL_S = 3600
 FOLLOW_UPS_FROM_S = 10  # shorter runs (the smoke run) leave out the steps below
@@ -105,6 +105,10 @@ class Bench:
     def run(self, secret: str, steps: list[int]) -> dict[str, Any]:
         results: dict[str, Any] = {"machine": report.machine(), "seconds_per_step": self.seconds}
         measured = [self.references("start")]
+        if LARGE_STEP_VUS in steps:  # what the load generator alone does at that many VUs
+            say(f"reference: hello-world at {LARGE_STEP_VUS} VUs")
+            self.extra[f"hello_at_{LARGE_STEP_VUS}_vus"] = references.hello_rps(
+                self.k6_path, k6.Load("hello", LARGE_STEP_VUS, self.seconds), self.tokens)
         with tempfile.TemporaryDirectory(prefix="wallet-bench-") as scratch:
             for name, stack, deposit_steps in self._configurations(secret, Path(scratch), steps):
                 self.configuration(name, stack, deposit_steps)
