@@ -1,243 +1,212 @@
-"""`make bench`: start a fresh wallet, drive it with k6, print the figures.
+"""`make bench`: the wallet under k6, beside references measured in the same run.
 
-By default the wallet is embedded: one `wallet serve` on SQLite. With
-`--services` it is the split topology of `wallet services` (2 gateways,
-2 consumers, a relay and a local Tansu broker) on PostgreSQL and Redis, in a
-database and a Redis namespace made for this run and removed after it; k6
-spreads its virtual users across both gateways.
+Phases, each announced on its own line: the references (a hello-world on the
+wallet's own HTTP server stack, pgbench TPC-B, the ledger engine alone); the
+embedded wallet (`wallet serve`) under the four loadtest/ scenarios, the
+deposit scenario at each connection step and open loop at half its peak with
+a websocket delivery probe; the split topology (`wallet services`, 2 gateways
+and 2 consumers) under the same scenarios; and the split topology with one
+consumer, for the step from 1 to 2; then the references again, as other work
+on a shared machine comes and goes, and the table divides by their mean.
+Then one table, a JSON file and a chart in bench-results/.
 
 Nothing here asserts on time: the numbers are for people to read and compare.
 """
 
 import argparse
-import json
 import os
-import queue
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
+import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+import idle
 import jwt
-import psycopg
-import redis
-from psycopg import sql
+import k6
+import references
+import report
+import stacks
+import ws_probe
 
 ROOT = Path(__file__).resolve().parents[1]
-WALLETS = int(os.environ.get("WALLETS", "50"))
-EMBEDDED_START_TIMEOUT_S = 30
-SERVICES_START_TIMEOUT_S = 180  # a broker, a migration and five children, each health-checked
-STOP_TIMEOUT_S = 90  # `wallet services` stops its children one by one, each within 15 s
-PORT_SEARCH_ATTEMPTS_MAX = 50
-SERVICES_PORTS = 3  # gateways on WALLET_PORT and +1, the relay on +2
 DATABASE_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-ADMIN_CONNECT_TIMEOUT_S = 5
-REDIS_DELETE_BATCH_KEYS = 500
+SECONDS_DEFAULT = 20
+CONNECTION_STEPS_DEFAULT = "64,256,1000,10000"
+SCENARIO_VUS = 256  # mixed, hot, read and hello: the connection step the goals compare at
+OPEN_LOOP_VUS = 1000  # half the peak rate through a stall of about a second drops no arrival
+WALLETS = 10_000
 TOKEN_TTL_S = 3600
-BANNER_END = "  Stop with"  # the last line `wallet services` prints once every child is ready
+FOLLOW_UPS_FROM_S = 10  # shorter runs (the smoke run) leave out the steps below
+LARGE_STEP_VUS = 10_000  # k6 alone takes 2.5 GB and both cores for it: it may not fit a machine
+Scenarios = dict[str, dict[str, float]]
 
 
 def main() -> int:
     arguments = _parser().parse_args()
-    k6 = shutil.which("k6", path=str(Path(sys.executable).parent)) or shutil.which("k6")
-    if k6 is None:
+    k6_path = k6.find_k6()
+    if k6_path is None:
         print("k6 is not installed; run `make bench`, which installs it", file=sys.stderr)
         return 2
     secret = secrets.token_urlsafe(48)
-    with tempfile.TemporaryDirectory(prefix="wallet-bench-") as data_dir:
-        stack = split_stack(secret, Path(data_dir), arguments.database_server) \
-            if arguments.services else embedded_stack(secret, Path(data_dir))
-        with stack as urls:
-            print(f"k6 against {', '.join(urls)}", flush=True)
-            return run_k6(k6, secret, urls, Path(data_dir) / "summary.json")
+    tokens = mint_tokens(secret)
+    bench = Bench(k6_path, tokens, arguments.seconds, arguments.database_server)
+    steps = [int(step) for step in arguments.connections.split(",")]
+    if arguments.seconds < FOLLOW_UPS_FROM_S:
+        steps = [step for step in steps if step < LARGE_STEP_VUS]
+    results = bench.run(secret, steps)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    data, chart = report.write(results, arguments.results_dir, stamp)
+    print(report.table(results), flush=True)
+    print(f"wrote {data} and {chart}", flush=True)
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--services", action="store_true",
-                        help="bench the split topology (`wallet services`) instead of one "
-                        "embedded process")
+    parser.add_argument("--seconds", type=int,
+                        default=int(os.environ.get("BENCH_SECONDS", SECONDS_DEFAULT)),
+                        help="length of each load step (env BENCH_SECONDS)")
+    parser.add_argument("--connections", default=CONNECTION_STEPS_DEFAULT,
+                        help="deposit connection steps on the embedded wallet, comma-separated")
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--database-server", default=DATABASE_SERVER_URL, metavar="URL",
-                        help="PostgreSQL server on which --services makes its database "
+                        help="PostgreSQL server for pgbench, the engine and the split topology "
                         f"(default {DATABASE_SERVER_URL})")
     return parser
 
 
-def run_k6(k6: str, secret: str, urls: list[str], summary: Path) -> int:
-    tokens = {f"bench-{n}": mint(secret, f"bench-{n}", "user") for n in range(WALLETS)}
-    tokens["operator"] = mint(secret, "operator", "operator")
-    env = {**os.environ, "BASE_URLS": ",".join(urls), "TOKENS": json.dumps(tokens),
-           "WALLETS": str(WALLETS)}
-    returncode = subprocess.run(
-        [k6, "run", "--quiet", f"--summary-export={summary}", str(ROOT / "bench" / "wallet.js")],
-        env=env).returncode
-    if summary.exists():
-        print(figures(json.loads(summary.read_text())), flush=True)
-    return returncode
+def mint_tokens(secret: str) -> dict[str, Any]:
+    expires = int(time.time()) + TOKEN_TTL_S
+    users = [[f"bench-{n}", jwt.encode({"sub": f"bench-{n}", "role": "user", "exp": expires},
+                                       secret, algorithm="HS256")] for n in range(WALLETS)]
+    operator = jwt.encode({"sub": "operator", "role": "operator", "exp": expires}, secret,
+                          algorithm="HS256")
+    return {"users": users, "operator": operator}
 
 
-def figures(summary: dict[str, Any]) -> str:
-    """One line to paste into a comparison: throughput, latency percentiles, checks."""
-    metrics = summary["metrics"]
-    duration, checks = metrics["http_req_duration"], metrics["checks"]
-    return (f"req/s {metrics['http_reqs']['rate']:.1f}  p50 {duration['med']:.1f} ms  "
-            f"p95 {duration['p(95)']:.1f} ms  p99 {duration['p(99)']:.1f} ms  "
-            f"checks {checks['passes']}/{checks['passes'] + checks['fails']}")
+def say(phase: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {phase}", flush=True)
 
 
-@contextmanager
-def embedded_stack(secret: str, data_dir: Path) -> Iterator[list[str]]:
-    env = {**os.environ, "WALLET_DATA_DIR": str(data_dir), "WALLET_PORT": "0",
-           "WALLET_JWT_SECRET": secret, "WALLET_LOG_LEVEL": "WARNING"}
-    with running([_wallet(), "serve"], env) as lines:
-        line = wait_for(lines, lambda text: text.startswith("Wallet listening on "),
-                        EMBEDDED_START_TIMEOUT_S)
-        yield [line.split()[-1]]
+class Bench:
+    def __init__(self, k6_path: str, tokens: dict[str, Any], seconds: int,
+                 server_url: str) -> None:
+        self.k6_path, self.tokens, self.seconds, self.server_url = \
+            k6_path, tokens, seconds, server_url
+        self.scenarios: Scenarios = {}
+        self.extra: dict[str, Any] = {"skipped": {}, "ws_delivery_ms_by_configuration": {}}
 
+    def run(self, secret: str, steps: list[int]) -> dict[str, Any]:
+        results: dict[str, Any] = {"machine": report.machine(), "seconds_per_step": self.seconds}
+        measured = [self.references("start")]
+        if LARGE_STEP_VUS in steps:  # what the load generator alone does at that many VUs
+            say(f"reference: hello-world at {LARGE_STEP_VUS} VUs")
+            self.extra[f"hello_at_{LARGE_STEP_VUS}_vus"] = references.hello_rps(
+                self.k6_path, k6.Load("hello", LARGE_STEP_VUS, self.seconds), self.tokens)
+        with tempfile.TemporaryDirectory(prefix="wallet-bench-") as scratch:
+            for name, stack, deposit_steps in self._configurations(secret, Path(scratch), steps):
+                self.configuration(name, stack, deposit_steps)
+        if self.seconds >= FOLLOW_UPS_FROM_S:  # other work on a shared machine comes and goes
+            measured.append(self.references("end"))
+        self.extra["references_measured"] = measured
+        results["references"] = {key: statistics.fmean(each[key] for each in measured)
+                                 for key in measured[0]}
+        by_configuration = self.extra["ws_delivery_ms_by_configuration"]
+        results["scenarios"] = self.scenarios
+        results["ws_delivery_ms"] = by_configuration.get("services") or \
+            by_configuration.get("embedded") or {"p50": 0.0, "p99": 0.0}
+        return {**results, **self.extra}
 
-@contextmanager
-def split_stack(secret: str, data_dir: Path, server_url: str) -> Iterator[list[str]]:
-    run_id = secrets.token_hex(6)
-    namespace = f"wallet-bench-{run_id}"
-    with fresh_database(server_url, f"wallet_bench_{run_id}") as database_url:
-        env = {**os.environ, "WALLET_DATA_DIR": str(data_dir), "WALLET_JWT_SECRET": secret,
-               "WALLET_LOG_LEVEL": "WARNING", "WALLET_PORT": str(free_port_run(SERVICES_PORTS)),
-               "WALLET_DATABASE_URL": database_url, "WALLET_REDIS_URL": REDIS_URL,
-               "WALLET_REDIS_NAMESPACE": namespace}
-        env.pop("WALLET_KAFKA_BOOTSTRAP", None)  # always the run's own broker, never a shared one
-        argv = [_wallet(), "services", "--broker-port", str(free_port_run(1))]
+    def _configurations(self, secret: str, scratch: Path, steps: list[int]) -> Iterator[
+            tuple[str, Callable[[], AbstractContextManager[stacks.Stack]], list[int]]]:
+        yield "embedded", lambda: stacks.embedded_stack(secret, scratch / "embedded"), steps
+        yield "services", lambda: stacks.split_stack(
+            secret, scratch / "services", self.server_url), [SCENARIO_VUS]
+        if self.seconds >= FOLLOW_UPS_FROM_S:
+            yield "services-1-consumer", lambda: stacks.split_stack(
+                secret, scratch / "one-consumer", self.server_url, consumers=1), []
+
+    def references(self, when: str) -> dict[str, float]:
+        """Measured at the start, and again at the end of a full run: the table uses the mean."""
+        say(f"reference ({when}): hello-world on the wallet's HTTP stack, {SCENARIO_VUS} VUs")
+        hello = references.hello_rps(self.k6_path, k6.Load("hello", SCENARIO_VUS, self.seconds),
+                                     self.tokens)
+        self.extra[f"hello_{when}"] = hello
+        say(f"reference ({when}): pgbench TPC-B -s {references.PGBENCH_SCALE}, "
+            f"{references.PGBENCH_CLIENTS} clients")
+        pgbench = references.pgbench_tps(self.server_url, self.seconds)
+        say(f"reference ({when}): the ledger engine alone (bench/engine.py)")
+        engine = references.engine_commands_per_s(self.server_url, self.seconds)
+        if self.seconds >= FOLLOW_UPS_FROM_S and when == "start":
+            say("reference: the ledger engine alone, every command on 10 wallets")
+            self.extra["engine_hot_commands_per_s"] = references.engine_commands_per_s(
+                self.server_url, self.seconds, hot=True)
+        return {"hello_rps": hello["rps"], "pgbench_tps": pgbench,
+                "engine_commands_per_s": engine}
+
+    def configuration(self, name: str,
+                      stack: Callable[[], AbstractContextManager[stacks.Stack]],
+                      deposit_steps: list[int]) -> None:
+        say(f"{name}: starting")
+        with stack() as started:
+            if name == "embedded":
+                self.idle_memory(started)
+            if not deposit_steps:  # a follow-up: only the scenario it compares
+                self.load(name, "deposit", started, SCENARIO_VUS)
+                return
+            for vus in deposit_steps:
+                self.load(name, "deposit", started, vus)
+            for scenario in ("mixed", "hot", "read"):
+                self.load(name, scenario, started, SCENARIO_VUS)
+            self.open_loop(name, started)
+        say(f"{name}: stopped")
+
+    def load(self, configuration: str, scenario: str, stack: stacks.Stack, vus: int) -> None:
+        key = f"{configuration}/{scenario}" + ("" if vus == SCENARIO_VUS else f"@{vus}")
+        say(f"{key}: {vus} VUs for {self.seconds} s")
         try:
-            with running(argv, env) as lines:
-                wait_for(lines, lambda text: text.startswith(BANNER_END),
-                         SERVICES_START_TIMEOUT_S)
-                yield gateway_urls(data_dir)
-        finally:
-            forget_namespace(REDIS_URL, namespace)
+            figures = k6.run(self.k6_path, k6.Load(scenario, vus, self.seconds), stack.urls,
+                             self.tokens)
+        except (RuntimeError, OSError) as error:
+            if vus < LARGE_STEP_VUS:
+                raise
+            self.extra["skipped"][key] = str(error)
+            say(f"{key}: skipped: {error}")
+            return
+        self.scenarios[key] = {**figures, "vus": vus}
+
+    def open_loop(self, configuration: str, stack: stacks.Stack) -> None:
+        peak = max(figures["rps"] for key, figures in self.scenarios.items()
+                   if key.startswith(f"{configuration}/deposit"))
+        rate = max(1, int(peak / 2))
+        key = f"{configuration}/deposit-open"
+        say(f"{key}: {rate} requests/s (half the peak), with a websocket delivery probe")
+        with ws_probe.DeliveryProbe(stack.urls[0], stack.websocket_url,
+                                    self.tokens["operator"]) as probe:
+            figures = k6.run(self.k6_path, k6.Load("deposit", OPEN_LOOP_VUS, self.seconds, rate),
+                             stack.urls, self.tokens)
+        self.scenarios[key] = {**figures, "vus": OPEN_LOOP_VUS, "rate": rate}
+        self.extra["ws_delivery_ms_by_configuration"][configuration] = _percentiles(
+            probe.delays_ms(), probe.missing)
+
+    def idle_memory(self, stack: stacks.Stack) -> None:
+        say(f"embedded: memory per idle connection ({idle.IDLE_CONNECTIONS} held open)")
+        self.extra["idle_connection_bytes"] = round(
+            idle.bytes_per_idle_connection(stack.urls[0], stack.pids[0]))
 
 
-def gateway_urls(data_dir: Path) -> list[str]:
-    state = json.loads((data_dir / "services.json").read_text())
-    return [process["url"] for name, process in sorted(state["processes"].items())
-            if name.startswith("gateway")]
-
-
-@contextmanager
-def running(argv: list[str], env: dict[str, str]) -> Iterator["queue.Queue[str | None]"]:
-    """Starts a process and hands over its stdout lines; a thread drains them, so it never
-    blocks on a full pipe. SIGTERM on the way out, as Ctrl-C would."""
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE)
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_drain, args=(process, lines), daemon=True).start()
-    try:
-        yield lines
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _drain(process: "subprocess.Popen[str]", lines: "queue.Queue[str | None]") -> None:
-    assert process.stdout is not None, "started with stdout=PIPE"
-    for line in process.stdout:
-        lines.put(line)
-    lines.put(None)  # end of output: the process is gone
-
-
-def wait_for(lines: "queue.Queue[str | None]", wanted: Callable[[str], bool],
-             timeout_s: float) -> str:
-    """The first line of output that `wanted` accepts, or an error naming why none came."""
-    deadline = time.monotonic() + timeout_s
-    while (remaining_s := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=remaining_s)
-        except queue.Empty:
-            break
-        if line is None:
-            raise RuntimeError("the wallet exited before it was ready")
-        if wanted(line):
-            return line
-    raise RuntimeError(f"the wallet was not ready after {timeout_s} s")
-
-
-def free_port_run(length: int) -> int:
-    """The first of `length` consecutive ports that are free right now."""
-    for _ in range(PORT_SEARCH_ATTEMPTS_MAX):
-        first = _free_port()
-        if all(_is_free(first + offset) for offset in range(1, length)):
-            return first
-    raise RuntimeError(f"no {length} consecutive free ports found")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-@contextmanager
-def fresh_database(server_url: str, name: str) -> Iterator[str]:
-    """An empty database for one run, dropped afterwards even when the run failed."""
-    _administer(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        _administer(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
-
-
-def _administer(url: str, statement: sql.Composed) -> None:
-    """CREATE and DROP DATABASE cannot run inside a transaction: autocommit."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=ADMIN_CONNECT_TIMEOUT_S) as admin:
-        admin.execute(statement)
-
-
-def forget_namespace(url: str, namespace: str) -> None:
-    """The balance cache outlives the processes; a run leaves none of its keys behind."""
-    client = redis.Redis.from_url(url)
-    try:
-        batch: list[bytes] = []
-        for key in client.scan_iter(match=f"{namespace}:*", count=REDIS_DELETE_BATCH_KEYS):
-            batch.append(key)
-            if len(batch) == REDIS_DELETE_BATCH_KEYS:
-                client.delete(*batch)
-                batch.clear()
-        if batch:
-            client.delete(*batch)
-    finally:
-        client.close()
-
-
-def mint(secret: str, user: str, role: str) -> str:
-    claims = {"sub": user, "role": role, "exp": int(time.time()) + TOKEN_TTL_S}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def _wallet() -> str:
-    return str(Path(sys.executable).parent / "wallet")
+def _percentiles(delays_ms: list[float], missing: int) -> dict[str, float]:
+    if len(delays_ms) < 2:
+        return {"p50": delays_ms[0] if delays_ms else 0.0, "p99": delays_ms[-1] if delays_ms
+                else 0.0, "samples": len(delays_ms), "missing": missing}
+    cuts = statistics.quantiles(delays_ms, n=100, method="inclusive")
+    return {"p50": cuts[49], "p99": cuts[98], "samples": len(delays_ms), "missing": missing}
 
 
 if __name__ == "__main__":
