@@ -34,12 +34,6 @@ ADMIN_CONNECT_TIMEOUT_S = 5
 REDIS_DELETE_BATCH_KEYS = 500
 BANNER_END = "  Stop with"  # the last line `wallet services` prints once every child is ready
 HELLO_READY = "Hello listening on "
-# One load generator on one address opens every connection of a step (up to 10,000): the
-# per-address cap, meant for many clients, would refuse it. The same caps for every stack.
-CONNECTIONS_MAX = 20_000
-EDGE_ENV = {"WALLET_CONNECTIONS_MAX": str(CONNECTIONS_MAX),
-            "WALLET_CONNECTIONS_PER_ADDRESS_MAX": str(CONNECTIONS_MAX),
-            "WALLET_LOG_LEVEL": "WARNING"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class Stack:
 
 @contextmanager
 def hello_stack() -> Iterator[Stack]:
-    env = {**os.environ, **EDGE_ENV, "WALLET_PORT": "0"}
+    env = {**os.environ, "WALLET_PORT": "0"}
     with running([sys.executable, str(ROOT / "bench" / "hello.py")], env) as (process, lines):
         line = wait_for(lines, lambda text: text.startswith(HELLO_READY),
                         EMBEDDED_START_TIMEOUT_S)
@@ -62,7 +56,7 @@ def hello_stack() -> Iterator[Stack]:
 
 @contextmanager
 def embedded_stack(secret: str, data_dir: Path) -> Iterator[Stack]:
-    env = {**os.environ, **EDGE_ENV, "WALLET_DATA_DIR": str(data_dir), "WALLET_PORT": "0",
+    env = {**os.environ, "WALLET_DATA_DIR": str(data_dir), "WALLET_PORT": "0",
            "WALLET_JWT_SECRET": secret}
     with running([_wallet(), "serve"], env) as (process, lines):
         line = wait_for(lines, lambda text: text.startswith("Wallet listening on "),
@@ -78,7 +72,7 @@ def split_stack(secret: str, data_dir: Path, server_url: str,
     run_id = secrets.token_hex(6)
     namespace = f"wallet-bench-{run_id}"
     with fresh_database(server_url, f"wallet_bench_{run_id}") as database_url:
-        env = {**os.environ, **EDGE_ENV, "WALLET_DATA_DIR": str(data_dir),
+        env = {**os.environ, "WALLET_DATA_DIR": str(data_dir),
                "WALLET_JWT_SECRET": secret, "WALLET_PORT": str(free_port_run(3)),
                "WALLET_DATABASE_URL": database_url, "WALLET_REDIS_URL": REDIS_URL,
                "WALLET_REDIS_NAMESPACE": namespace}
