@@ -58,7 +58,7 @@ def hello_stack() -> Iterator[Stack]:
 def embedded_stack(secret: str, data_dir: Path) -> Iterator[Stack]:
     env = {**os.environ, "WALLET_DATA_DIR": str(data_dir), "WALLET_PORT": "0",
            "WALLET_JWT_SECRET": secret}
-    with running([_wallet(), "serve"], env) as (process, lines):
+    with running([_wallet(), "serve"], env, data_dir / "serve.log") as (process, lines):
         line = wait_for(lines, lambda text: text.startswith("Wallet listening on "),
                         EMBEDDED_START_TIMEOUT_S)
         url = line.split()[-1]
@@ -80,7 +80,7 @@ def split_stack(secret: str, data_dir: Path, server_url: str,
         argv = [_wallet(), "services", "--consumers", str(consumers),
                 "--broker-port", str(free_port_run(1))]
         try:
-            with running(argv, env) as (_, lines):
+            with running(argv, env, data_dir / "services.log") as (_, lines):
                 wait_for(lines, lambda text: text.startswith(BANNER_END),
                          SERVICES_START_TIMEOUT_S)
                 yield services_state(data_dir)
@@ -97,11 +97,17 @@ def services_state(data_dir: Path) -> Stack:
 
 
 @contextmanager
-def running(argv: list[str], env: dict[str, str]) -> Iterator[
+def running(argv: list[str], env: dict[str, str], log_path: Path | None = None) -> Iterator[
         tuple["subprocess.Popen[str]", "queue.Queue[str | None]"]]:
     """Starts a process and hands over its stdout lines; a thread drains them, so it never
-    blocks on a full pipe. SIGTERM on the way out, as Ctrl-C would."""
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE)
+    blocks on a full pipe. SIGTERM on the way out, as Ctrl-C would.
+
+    Its stderr (a wallet's JSON log, a line per request at the default level) goes to
+    `log_path`, not into the bench's own output.
+    """
+    log = subprocess.DEVNULL if log_path is None else log_path.open("w")
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                               stderr=log)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_drain, args=(process, lines), daemon=True).start()
     try:
@@ -113,6 +119,8 @@ def running(argv: list[str], env: dict[str, str]) -> Iterator[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if not isinstance(log, int):
+            log.close()
 
 
 def _drain(process: "subprocess.Popen[str]", lines: "queue.Queue[str | None]") -> None:
