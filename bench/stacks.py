@@ -105,6 +105,8 @@ def running(argv: list[str], env: dict[str, str], log_path: Path | None = None) 
     Its stderr (a wallet's JSON log, a line per request at the default level) goes to
     `log_path`, not into the bench's own output.
     """
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)  # the wallet makes its data dir later
     log = subprocess.DEVNULL if log_path is None else log_path.open("w")
     process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                                stderr=log)
