@@ -8,6 +8,8 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY layers ./layers
+# The local runtime and the `wallet` command: a package beside the layer, never inside it.
+COPY runtime ./runtime
 # The runtime loads the handlers from ./functions, as `sam local` would.
 COPY functions ./functions
 RUN pip install --no-cache-dir . && useradd --create-home wallet && mkdir /data \

@@ -59,12 +59,12 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 lint: install
-	$(BIN)/ruff check layers functions tests bench
+	$(BIN)/ruff check layers runtime functions tests bench
 
 # bench/ is scripts run from their folder (python bench/run.py), not a package: its own pass.
 typecheck: install
 	$(BIN)/mypy
-	MYPYPATH=layers/wallet:bench $(BIN)/mypy --strict --explicit-package-bases bench/*.py
+	MYPYPATH=layers/wallet:runtime:bench $(BIN)/mypy --strict --explicit-package-bases bench/*.py
 
 unit: install
 	$(BIN)/pytest tests/unit

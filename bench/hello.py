@@ -11,8 +11,8 @@ import signal
 
 from aiohttp import web
 from wallet.config import Config
-from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
-from wallet.entrypoints.local.process_limits import (
+from wallet_runtime.edge import Edge, EdgeLimits, EdgeRunner
+from wallet_runtime.process_limits import (
     ACCEPT_BACKLOG,
     BoundedLoopErrors,
     connections_max,

@@ -17,7 +17,7 @@ from wallet.adapters.redis_cache import RedisBalanceCache
 from wallet.adapters.redis_pubsub import RedisPubSub
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
 from wallet.config import Config
-from wallet.entrypoints.local.serve import role_problem
+from wallet_runtime.serve import role_problem
 
 from tests.services.kafka import Tansu
 from tests.services.postgres import fresh_schema

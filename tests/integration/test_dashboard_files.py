@@ -1,8 +1,8 @@
-"""entrypoints/local/dashboard.py: which files of a build it will hand out, and which never."""
+"""wallet_runtime/dashboard.py: which files of a build it will hand out, and which never."""
 
 from pathlib import Path
 
-from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
+from wallet_runtime.dashboard import Dashboard, find_dashboard
 
 
 def build(root: Path) -> Path:

@@ -28,9 +28,9 @@ from wallet.domain.codec import encode_envelope
 from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import IdempotencyKeyReused
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.entrypoints.local.functions import CONSUMER, Handler, load_handlers
-from wallet.entrypoints.local.poller import Poller
 from wallet.service_layer.wallet import Submitted
+from wallet_runtime.functions import CONSUMER, Handler, load_handlers
+from wallet_runtime.poller import Poller
 
 from .support import Backend, RawLedger, envelope, unique, wait_until
 

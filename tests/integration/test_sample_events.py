@@ -20,8 +20,8 @@ from wallet import bootstrap
 from wallet.config import Config
 from wallet.domain.codec import encode_envelope
 from wallet.domain.commands import Deposit, Envelope, Payout, request_hash
-from wallet.entrypoints.local.functions import CONSUMER, Handler, load_handlers
-from wallet.entrypoints.local.poller import Poller
+from wallet_runtime.functions import CONSUMER, Handler, load_handlers
+from wallet_runtime.poller import Poller
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sample-events-secret-" + "s" * 24

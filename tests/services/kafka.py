@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from wallet.entrypoints.local.broker import tansu_path
+from wallet_runtime.broker import tansu_path
 
 from tests.services.ports import accepts_connections, free_port
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from wallet.config import PROCESS_ROLES, Config
-from wallet.entrypoints.local.serve import role_problem
+from wallet_runtime.serve import role_problem
 
 from tests.unit.test_sam_template import keys_config_reads
 
@@ -198,10 +198,10 @@ def test_every_named_volume_is_declared() -> None:
 
 
 def test_the_image_holds_what_pip_and_the_runtime_read() -> None:
-    """`pip install .` needs pyproject and the package; `wallet serve` loads functions/ from cwd."""
+    """`pip install .` needs pyproject and both packages; `wallet serve` reads functions/ in cwd."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     copied = set(re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE))
     sources = {part for line in copied for part in line.split()}
-    assert {"pyproject.toml", "layers", "functions"} <= sources
+    assert {"pyproject.toml", "layers", "runtime", "functions"} <= sources
     assert re.search(r"pip install [^\n]*\s\.(\s|$)", dockerfile)
     assert "WORKDIR /app" in dockerfile and "COPY functions ./functions" in dockerfile

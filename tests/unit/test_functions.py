@@ -18,9 +18,9 @@ from wallet.domain.access import Principal
 from wallet.domain.codec import encode_envelope
 from wallet.domain.commands import Deposit, Envelope, request_hash
 from wallet.entrypoints.kafka_event import build_event
-from wallet.entrypoints.local.functions import Handler, load_handlers
 from wallet.service_layer.ports import LogRecord
 from wallet.service_layer.relay import Relay
+from wallet_runtime.functions import Handler, load_handlers
 
 from .fakes import ALICE, BOB, OPERATOR, Stack, bearer, container, stack
 

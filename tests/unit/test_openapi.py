@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from wallet.entrypoints.docs_page import render_docs_html
+from wallet_runtime.docs_page import render_docs_html
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_MD = REPO_ROOT / "docs" / "API.md"
@@ -24,7 +24,7 @@ ERROR_REF = "#/components/schemas/Error"
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    text = files("wallet.entrypoints").joinpath("openapi.json").read_text(encoding="utf-8")
+    text = files("wallet_runtime").joinpath("openapi.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

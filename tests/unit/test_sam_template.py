@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 from wallet.config import Config
-from wallet.entrypoints.local.functions import CONSUMER, HTTP_ROUTES, RELAY
+from wallet_runtime.functions import CONSUMER, HTTP_ROUTES, RELAY
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_KAFKA_BATCH_SIZE_MAX = 10_000  # what a Kafka event source mapping accepts

@@ -60,7 +60,7 @@ class Config:
     redis_namespace: str = "wallet"
     role: str = "all"  # for Lambda-style handlers; `wallet serve --role` overrides it
     socket_limits: SocketLimits = field(default_factory=SocketLimits)  # per user, per process
-    # The local HTTP edge's bounds on slow and greedy clients (entrypoints/local/edge.py).
+    # The local HTTP edge's bounds on slow and greedy clients (runtime/wallet_runtime/edge.py).
     header_timeout_s: int = 10
     body_timeout_s: int = 20
     keepalive_timeout_s: int = 15

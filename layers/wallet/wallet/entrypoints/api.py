@@ -36,7 +36,7 @@ STATUS_BY_CODE = {
     "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
     "unavailable": 503,
     "too_many_connections": 429,
-    # answered by the HTTP edge itself (entrypoints/local/edge.py)
+    # answered by the HTTP edge itself (runtime/wallet_runtime/edge.py)
     "bad_request": 400, "request_timeout": 408, "headers_too_large": 431,
 }
 

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
-
-from wallet.entrypoints.local.events import to_response, websocket_event
-from wallet.entrypoints.local.functions import RELAY
-from wallet.entrypoints.local.sockets import Sockets
 from wallet.entrypoints.ws_event import EXPIRY_SOURCE
+
+from wallet_runtime.events import to_response, websocket_event
+from wallet_runtime.functions import RELAY
+from wallet_runtime.sockets import Sockets
 
 WEBSOCKET_HEARTBEAT_S = 30
 # Clients only ping. A frame over this is closed with 1009 before it is buffered in full;

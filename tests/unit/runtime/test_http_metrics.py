@@ -1,4 +1,4 @@
-"""entrypoints/local/http_metrics.py: what a request adds to the edge's series, without I/O."""
+"""wallet_runtime/http_metrics.py: what a request adds to the edge's series, without I/O."""
 
 import asyncio
 
@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from prometheus_client import CollectorRegistry
-from wallet.entrypoints.local.http_metrics import UNROUTED, HttpMetrics, route_label
+from wallet_runtime.http_metrics import UNROUTED, HttpMetrics, route_label
 
 ROUTES = (("GET", "/wallet/balance/{userId}"), ("GET", "/ws"), ("*", "/{tail:.*}"))
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from wallet.config import Config
-from wallet.entrypoints.local import services
+from wallet_runtime import services
 
 ENV = {"WALLET_KAFKA_BOOTSTRAP": "127.0.0.1:9092", "WALLET_PORT": "8000",
        "WALLET_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/wallet",

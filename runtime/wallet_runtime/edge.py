@@ -25,7 +25,6 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
-
 from wallet.config import Config
 from wallet.domain.errors import (
     BadRequest,
@@ -40,7 +39,8 @@ from wallet.domain.errors import (
     WalletError,
 )
 from wallet.entrypoints.api import error_response, internal_error, to_result
-from wallet.entrypoints.local.events import request_id, to_response
+
+from wallet_runtime.events import request_id, to_response
 
 log = logging.getLogger("wallet.edge")
 

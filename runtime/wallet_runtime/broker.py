@@ -10,7 +10,7 @@ import os
 import socket
 from pathlib import Path
 
-from wallet.entrypoints.local.children import Child, Probe
+from wallet_runtime.children import Child, Probe
 
 BROKER = "broker"
 CONNECT_TIMEOUT_S = 0.5

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
-
 from wallet.bootstrap import Container
 from wallet.domain.errors import Forbidden, WalletError
 from wallet.entrypoints.api import error_response, to_result
-from wallet.entrypoints.local.events import request_id, to_response
 from wallet.entrypoints.request import Request
+
+from wallet_runtime.events import request_id, to_response
 
 METRICS_PATH = "/metrics"
 WEBSOCKET_PATH = "/ws"  # a session, not a request: counted as open, never timed

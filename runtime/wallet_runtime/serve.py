@@ -14,29 +14,29 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
-
 from wallet import bootstrap, logs
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.config import Config
 from wallet.domain.access import Principal
-from wallet.entrypoints.local.dashboard import Dashboard, find_dashboard
-from wallet.entrypoints.local.edge import Edge, EdgeLimits, EdgeRunner
-from wallet.entrypoints.local.functions import (
+
+from wallet_runtime.dashboard import Dashboard, find_dashboard
+from wallet_runtime.edge import Edge, EdgeLimits, EdgeRunner
+from wallet_runtime.functions import (
     CONSUMER,
     functions_dir,
     load_actions,
     load_handlers,
 )
-from wallet.entrypoints.local.http_metrics import METRICS_PATH, metrics_application
-from wallet.entrypoints.local.poller import Poller
-from wallet.entrypoints.local.process_limits import (
+from wallet_runtime.http_metrics import METRICS_PATH, metrics_application
+from wallet_runtime.poller import Poller
+from wallet_runtime.process_limits import (
     ACCEPT_BACKLOG,
     BoundedLoopErrors,
     connections_max,
     raise_file_limit,
 )
-from wallet.entrypoints.local.server import API, WEBSOCKETS, LocalRuntime
-from wallet.entrypoints.local.sockets import Sockets
+from wallet_runtime.server import API, WEBSOCKETS, LocalRuntime
+from wallet_runtime.sockets import Sockets
 
 BANNER_TOKEN_TTL_S = 12 * 3600
 DRAIN_TIMEOUT_S = 10

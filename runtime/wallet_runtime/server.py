@@ -17,21 +17,21 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
-
 from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, WalletError
 from wallet.entrypoints.api import Action, error_response, handle, to_result
-from wallet.entrypoints.docs_page import render_docs_html
-from wallet.entrypoints.local import websocket
-from wallet.entrypoints.local.dashboard import Dashboard
-from wallet.entrypoints.local.edge import answered_at_the_edge
-from wallet.entrypoints.local.events import http_event, request_id, to_response
-from wallet.entrypoints.local.functions import HTTP_ROUTES, RELAY, Handler
-from wallet.entrypoints.local.http_metrics import instrument
-from wallet.entrypoints.local.sockets import Sockets
 from wallet.entrypoints.request import Request
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
+
+from wallet_runtime import websocket
+from wallet_runtime.dashboard import Dashboard
+from wallet_runtime.docs_page import render_docs_html
+from wallet_runtime.edge import answered_at_the_edge
+from wallet_runtime.events import http_event, request_id, to_response
+from wallet_runtime.functions import HTTP_ROUTES, RELAY, Handler
+from wallet_runtime.http_metrics import instrument
+from wallet_runtime.sockets import Sockets
 
 API, WEBSOCKETS = "api", "websockets"  # the parts a runtime serves; each role picks some
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -161,7 +161,7 @@ def _matches(template: str, path: str) -> bool:
 
 @functools.cache
 def _spec_text() -> str:
-    return resources.files("wallet.entrypoints").joinpath("openapi.json").read_text()
+    return resources.files("wallet_runtime").joinpath("openapi.json").read_text()
 
 
 _LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">

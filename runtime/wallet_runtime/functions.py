@@ -34,7 +34,7 @@ CONSUMER, RELAY = "ledger_consumer", "ws_relay"
 def functions_dir(configured: Path | None = None) -> Path:
     """The `functions/` folder: configured, under the working directory, or beside `layers/`."""
     candidates = [configured] if configured else [
-        Path.cwd() / "functions", Path(__file__).resolve().parents[5] / "functions"]
+        Path.cwd() / "functions", Path(__file__).resolve().parents[2] / "functions"]
     for candidate in candidates:
         if candidate is not None and (candidate / CONSUMER / "app.py").is_file():
             return candidate

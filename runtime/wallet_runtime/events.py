@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from wallet.entrypoints.local.bodies import read_body
+from wallet_runtime.bodies import read_body
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._=-]{1,128}")
 

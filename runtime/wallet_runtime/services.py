@@ -25,10 +25,11 @@ from wallet.adapters.kafka_log import ensure_topics
 from wallet.adapters.postgres_admin import create_database_if_missing
 from wallet.config import Config
 from wallet.domain.access import Principal
-from wallet.entrypoints.local.broker import BROKER, broker_child
-from wallet.entrypoints.local.children import Child, http_ready, log_says
-from wallet.entrypoints.local.http_metrics import METRICS_PATH
-from wallet.entrypoints.local.serve import CONSUMER_READY, METRICS_LISTENING
+
+from wallet_runtime.broker import BROKER, broker_child
+from wallet_runtime.children import Child, http_ready, log_says
+from wallet_runtime.http_metrics import METRICS_PATH
+from wallet_runtime.serve import CONSUMER_READY, METRICS_LISTENING
 
 DATABASE_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/wallet"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
@@ -125,7 +126,7 @@ def _wallet(role: str, number: int, environment: dict[str, str], logs_dir: Path,
     if role == "consumer":
         env.setdefault("WALLET_DATABASE_POOL_MAX", str(CONSUMER_POOL_MAX))
     url = None if port is None else f"http://{environment.get('WALLET_HOST', '127.0.0.1')}:{port}"
-    argv = [sys.executable, "-m", "wallet.entrypoints.cli", "serve", "--role", role]
+    argv = [sys.executable, "-m", "wallet_runtime.cli", "serve", "--role", role]
     ready = http_ready if url else log_says(CONSUMER_READY)
     return Child(name, argv, env, logs_dir / f"{name}.log", ready, url)
 

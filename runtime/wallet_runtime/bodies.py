@@ -12,7 +12,6 @@ import asyncio
 import zlib
 
 from aiohttp import web
-
 from wallet.domain.errors import (
     PayloadTooLarge,
     RequestTimeout,

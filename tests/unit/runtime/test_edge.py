@@ -1,4 +1,4 @@
-"""entrypoints/local/edge.py, bodies.py and process_limits.py: the edge's bounds, without I/O."""
+"""wallet_runtime/edge.py, bodies.py and process_limits.py: the edge's bounds, without I/O."""
 
 import gzip
 import json
@@ -8,22 +8,22 @@ import zlib
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from wallet.domain.errors import PayloadTooLarge, TooManyConnections, ValidationError
-from wallet.entrypoints.local.bodies import decoded
-from wallet.entrypoints.local.edge import (
+from wallet.entrypoints.request import BODY_BYTES_MAX
+from wallet_runtime.bodies import decoded
+from wallet_runtime.edge import (
     ConnectionCounts,
     Edge,
     EdgeLimits,
     _parse_error,
     raw_answer,
 )
-from wallet.entrypoints.local.process_limits import (
+from wallet_runtime.process_limits import (
     LOOP_ERROR_INTERVAL_S,
     LOOP_ERRORS_PER_INTERVAL_MAX,
     BoundedLoopErrors,
     connections_max,
 )
-from wallet.entrypoints.local.server import _matches, _under_wallet
-from wallet.entrypoints.request import BODY_BYTES_MAX
+from wallet_runtime.server import _matches, _under_wallet
 
 
 def test_connections_are_capped_per_address_and_in_total() -> None:

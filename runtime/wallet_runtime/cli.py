@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(config: Config, arguments: argparse.Namespace) -> int:
-    from wallet.entrypoints.local.serve import role_problem, serve  # aiohttp loads only here
+    from wallet_runtime.serve import role_problem, serve  # aiohttp loads only here
 
     role = arguments.role or config.role
     problem = role_problem(config, role)
@@ -35,7 +35,7 @@ def _serve(config: Config, arguments: argparse.Namespace) -> int:
 
 
 def _services(config: Config, arguments: argparse.Namespace) -> int:
-    from wallet.entrypoints.local.services import run_services
+    from wallet_runtime.services import run_services
 
     try:
         return run_services(config, arguments.gateways, arguments.consumers,

@@ -10,8 +10,9 @@ import threading
 import time
 
 from wallet.entrypoints.kafka_event import build_event
-from wallet.entrypoints.local.functions import Handler
 from wallet.service_layer.ports import CommandSource
+
+from wallet_runtime.functions import Handler
 
 POLL_TIMEOUT_MS = 200
 RETRY_BACKOFF_MS_MIN, RETRY_BACKOFF_MS_MAX = 50, 5_000
