@@ -17,14 +17,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from stacks import fresh_database
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.postgres import PostgresDialect
 from wallet.adapters.sql_store import SqlLedgerStore
@@ -36,8 +34,11 @@ HOT_WALLETS = 10  # the `hot` scenario: every operation on this many wallets
 SEED_MINOR = 10**12  # each wallet's first deposit: no transfer of a run is ever refused
 AMOUNT_MINOR_MAX = 1_000
 SEED_BATCH_SIZE = 1_000
-ADMIN_CONNECT_TIMEOUT_S = 5
 NAME_PREFIX = "wallet_bench_"  # every database made here, so leftovers are easy to spot
+
+
+def _scratch_name() -> str:
+    return f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}"
 PGBENCH_SCALE, PGBENCH_CLIENTS, PGBENCH_SECONDS_DEFAULT = 10, 16, 10
 
 
@@ -54,7 +55,7 @@ def measure(
     names = [f"w{number}" for number in range(HOT_WALLETS if hot else wallets)]
     envelopes = _commands(random.Random(commands), names, commands)
     batches = [envelopes[start:start + batch_size] for start in range(0, commands, batch_size)]
-    with _scratch_database(database_url) as url:
+    with fresh_database(database_url, _scratch_name()) as url:
         stores = [SqlLedgerStore(PostgresDialect(url, pool_size_max=1)) for _ in range(consumers)]
         try:
             stores[0].migrate()
@@ -112,27 +113,9 @@ def _run(store: SqlLedgerStore, batches: Sequence[Sequence[Envelope]]) -> None:
         apply_batch(store, cache, batch, _now)
 
 
-@contextmanager
-def _scratch_database(url: str) -> Iterator[str]:
-    """A new empty database on the server of `url`, dropped afterwards even on failure."""
-    name = f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}"
-    _administer(url, sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(url, dbname=name)
-    finally:
-        _administer(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
-
-
-def _administer(url: str, statement: sql.Composed) -> None:
-    """CREATE and DROP DATABASE cannot run inside a transaction: autocommit."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=ADMIN_CONNECT_TIMEOUT_S) as admin:
-        admin.execute(statement)
-
-
 def pgbench_tps(database_url: str, seconds: int = PGBENCH_SECONDS_DEFAULT) -> float:
     """TPC-B (`pgbench -i -s 10`, 16 clients) in a scratch database on the same server."""
-    with _scratch_database(database_url) as url:
+    with fresh_database(database_url, _scratch_name()) as url:
         target = conninfo_to_dict(url)
         flags = [f"--host={target.get('host', '127.0.0.1')}", f"--port={target.get('port', 5432)}",
                  f"--username={target.get('user', 'postgres')}"]

@@ -101,16 +101,8 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
         metrics_runner = await _metrics_listener(runtime, config)
     runner = None
     if runtime.parts:
-        cap = connections_max(config.connections_max, raise_file_limit())
-        runner = EdgeRunner(runtime.application(), Edge(EdgeLimits.of(config, cap)))
-        await runner.setup()
-        site = web.TCPSite(runner, config.host, config.port, backlog=ACCEPT_BACKLOG)
-        try:
-            await site.start()
-        except OSError as error:
-            await runner.cleanup()
-            raise SystemExit(f"cannot listen on {config.host}:{config.port}: "
-                             f"{error.strerror}; set WALLET_PORT to a free port") from error
+        runner = await _listening(runtime.application(), config, config.host, config.port,
+                                  "WALLET_PORT")
     if role == "consumer":  # ready means in the group, so say so only once it is
         await asyncio.to_thread(runtime.container.source.ready, JOIN_TIMEOUT_MS)
     _banner(runtime, role, config, runner.addresses[0][1] if runner else None)
@@ -123,20 +115,26 @@ async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:
             await running.cleanup()
 
 
+async def _listening(app: web.Application, config: Config, host: str, port: int,
+                     variable: str) -> EdgeRunner:
+    """`app` served on host:port through the edge, or a clean exit naming the variable to set."""
+    cap = connections_max(config.connections_max, raise_file_limit())
+    runner = EdgeRunner(app, Edge(EdgeLimits.of(config, cap)))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, backlog=ACCEPT_BACKLOG).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}; "
+                         f"set {variable} to a free port") from error
+    return runner
+
+
 async def _metrics_listener(runtime: LocalRuntime, config: Config) -> web.AppRunner:
     """The unauthenticated /metrics, on WALLET_METRICS_HOST:PORT; printed before the banner."""
     assert config.metrics_port is not None
-    cap = connections_max(config.connections_max, raise_file_limit())
-    runner = EdgeRunner(metrics_application(runtime.container.metrics.registry),
-                        Edge(EdgeLimits.of(config, cap)))
-    await runner.setup()
-    site = web.TCPSite(runner, config.metrics_host, config.metrics_port)
-    try:
-        await site.start()
-    except OSError as error:
-        await runner.cleanup()
-        raise SystemExit(f"cannot listen on {config.metrics_host}:{config.metrics_port}: "
-                         f"{error.strerror}; set WALLET_METRICS_PORT to a free port") from error
+    runner = await _listening(metrics_application(runtime.container.metrics.registry), config,
+                              config.metrics_host, config.metrics_port, "WALLET_METRICS_PORT")
     port = runner.addresses[0][1]
     _say(f"{METRICS_LISTENING} http://{config.metrics_host}:{port}{METRICS_PATH}")
     return runner
