@@ -40,7 +40,7 @@ from wallet.domain.errors import (
 )
 from wallet.entrypoints.api import error_response, internal_error, to_result
 
-from wallet_runtime.events import request_id, to_response
+from wallet_runtime.events import error_answer, request_id, to_response
 
 log = logging.getLogger("wallet.edge")
 
@@ -292,7 +292,7 @@ def _enveloped(exception: web.HTTPException, request: web.BaseRequest) -> web.St
     message = f"{HTTPStatus(exception.status).phrase.lower()}: {request.method} {request.path}"
     if exception.status == HTTPStatus.EXPECTATION_FAILED:
         message = "Expect may only be 100-continue"
-    return to_response(to_result(error_response(error(message)), request_id(request)))
+    return error_answer(error(message), request)
 
 
 class EdgeServer(web.Server):
@@ -342,9 +342,10 @@ class EdgeRunner(web.AppRunner):
 
 def answered_at_the_edge(error: WalletError, request: web.Request) -> web.Response:
     """A request the edge refused before any handler ran: one WARNING line, closed after."""
+    given_id = request_id(request)  # one id, so the log line and the answer name the same
     log.warning("request refused at the edge", extra={
-        "request_id": request_id(request), "code": error.code, "path": request.path})
-    response = to_response(to_result(error_response(error), request_id(request)))
+        "request_id": given_id, "code": error.code, "path": request.path})
+    response = error_answer(error, request, given_id)
     if isinstance(error, RequestTimeout | PayloadTooLarge):
         response.force_close()  # the rest of that body is not worth waiting for
     return response

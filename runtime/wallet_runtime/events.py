@@ -8,6 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from wallet.bootstrap import Container
+from wallet.domain.access import Principal
+from wallet.domain.errors import WalletError
+from wallet.entrypoints.api import error_response, to_result
+from wallet.entrypoints.request import Request
 
 from wallet_runtime.bodies import read_body
 
@@ -46,6 +51,18 @@ def request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-Id when it is a plain token, so logs cannot be forged through it."""
     given = request.headers.get("X-Request-Id")
     return given if given and _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+
+
+def error_answer(error: WalletError, request: web.BaseRequest,
+                 given_id: str | None = None) -> web.Response:
+    """A refusal in our envelope; `given_id` when a log line already named the request."""
+    return to_response(to_result(error_response(error), given_id or request_id(request)))
+
+
+def caller(request: web.BaseRequest, container: Container) -> Principal:
+    """The request's principal, verified as every handler verifies it (or Unauthorized)."""
+    credentials = {"authorization": request.headers.get("Authorization", "")}
+    return Request({"headers": credentials}, container).principal
 
 
 def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:

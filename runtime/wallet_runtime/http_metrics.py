@@ -18,10 +18,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from wallet.bootstrap import Container
 from wallet.domain.errors import Forbidden, WalletError
-from wallet.entrypoints.api import error_response, to_result
-from wallet.entrypoints.request import Request
 
-from wallet_runtime.events import request_id, to_response
+from wallet_runtime.events import caller, error_answer
 
 METRICS_PATH = "/metrics"
 WEBSOCKET_PATH = "/ws"  # a session, not a request: counted as open, never timed
@@ -104,12 +102,11 @@ def scrape(registry: CollectorRegistry) -> View:
 def operators_only(container: Container, view: View) -> View:
     """On the API's port: 401 without a valid token, 403 for anyone but an operator."""
     async def guarded(request: web.Request) -> web.StreamResponse:
-        credentials = {"authorization": request.headers.get("Authorization", "")}
         try:
-            if not Request({"headers": credentials}, container).principal.is_operator:
+            if not caller(request, container).is_operator:
                 raise Forbidden("metrics are for operators")
         except WalletError as error:
-            return to_response(to_result(error_response(error), request_id(request)))
+            return error_answer(error, request)
         return await view(request)
     return guarded
 

@@ -19,8 +19,7 @@ from typing import Any
 from aiohttp import web
 from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, WalletError
-from wallet.entrypoints.api import Action, error_response, handle, to_result
-from wallet.entrypoints.request import Request
+from wallet.entrypoints.api import Action, handle
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
 
@@ -28,7 +27,7 @@ from wallet_runtime import websocket
 from wallet_runtime.dashboard import Dashboard
 from wallet_runtime.docs_page import render_docs_html
 from wallet_runtime.edge import answered_at_the_edge
-from wallet_runtime.events import http_event, request_id, to_response
+from wallet_runtime.events import caller, error_answer, http_event, request_id, to_response
 from wallet_runtime.functions import HTTP_ROUTES, RELAY, Handler
 from wallet_runtime.http_metrics import instrument
 from wallet_runtime.sockets import Sockets
@@ -47,7 +46,7 @@ class LocalRuntime:
         self.sockets, self.parts, self.dashboard = sockets, parts, dashboard
 
     def application(self) -> web.Application:
-        app = web.Application()  # no middleware: aiohttp then wraps no handler per request
+        app = web.Application()  # one middleware only, the metrics': each wraps every handler
         app.on_response_prepare.append(_request_id)
         if API in self.parts:
             for method, path, name in HTTP_ROUTES:
@@ -102,15 +101,14 @@ class LocalRuntime:
         try:
             await loop.run_in_executor(self.executor, self.container.store.ping)
         except Unavailable as error:
-            return to_response(to_result(error_response(error), request_id(request)))
+            return error_answer(error, request)
         return web.json_response({"status": "ok"})
 
     async def _openapi(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text=_spec_text(), content_type="application/json")
 
     async def _docs(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(text=render_docs_html(json.loads(_spec_text())),
-                            content_type="text/html")
+        return web.Response(text=_docs_html(), content_type="text/html")
 
     async def _unrouted(self, request: web.Request) -> web.StreamResponse:
         if request.method == "GET" and API in self.parts:
@@ -121,25 +119,21 @@ class LocalRuntime:
                 return web.FileResponse(found)
         if API in self.parts and _under_wallet(request.path):
             return self._unrouted_wallet(request)
-        return _error(NotFound(f"no route {request.method} {request.path}"), request)
+        return error_answer(NotFound(f"no route {request.method} {request.path}"), request)
 
     def _unrouted_wallet(self, request: web.Request) -> web.StreamResponse:
         """Authentication first, as on every route: a stranger learns no route's name."""
-        credentials = {"authorization": request.headers.get("Authorization", "")}
         try:
-            _ = Request({"headers": credentials}, self.container).principal
+            caller(request, self.container)
         except WalletError as error:
-            return _error(error, request)
+            return error_answer(error, request)
         known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]
         if not known:
-            return _error(NotFound(f"no route {request.method} {request.path}"), request)
-        response = _error(MethodNotAllowed(f"use {', '.join(known)} on {request.path}"), request)
+            return error_answer(NotFound(f"no route {request.method} {request.path}"), request)
+        wrong_method = MethodNotAllowed(f"use {', '.join(known)} on {request.path}")
+        response = error_answer(wrong_method, request)
         response.headers["Allow"] = ", ".join(known)
         return response
-
-
-def _error(error: WalletError, request: web.Request) -> web.Response:
-    return to_response(to_result(error_response(error), request_id(request)))
 
 
 async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
@@ -162,6 +156,12 @@ def _matches(template: str, path: str) -> bool:
 @functools.cache
 def _spec_text() -> str:
     return resources.files("wallet_runtime").joinpath("openapi.json").read_text()
+
+
+@functools.cache
+def _docs_html() -> str:
+    """The spec changes only with a deploy: render its page once, not per request."""
+    return render_docs_html(json.loads(_spec_text()))
 
 
 _LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
