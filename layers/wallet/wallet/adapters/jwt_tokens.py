@@ -40,8 +40,7 @@ class JwtTokens(TokenCodec):
         if principal is None:
             principal = self._decode(token)
             self._remember(token, principal)
-        elif principal.expires_at_epoch_s is None or \
-                principal.expires_at_epoch_s <= int(self._clock()):
+        elif principal.expired(int(self._clock())):  # every kept one has an expiry
             with self._lock:
                 self._verified.pop(token, None)
             raise Unauthorized("the token has expired")
