@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run run-services test install dashboard frontend-test browser lint typecheck \
-	unit integration e2e browser-e2e bench bench-smoke clean
+	unit integration e2e browser-e2e bench bench-smoke pgbench clean
 
 run: install dashboard
 	$(BIN)/wallet serve
@@ -83,8 +83,14 @@ browser-e2e: install dashboard browser
 # Prints a table and writes bench-results/<UTC time>.json and .html.
 BENCH_SECONDS ?= 20
 BENCH_RESULTS ?= bench-results
-bench: install
+bench: install pgbench
 	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS) --results-dir $(BENCH_RESULTS)
+
+# pgbench is the bench's database reference. Debian ships it with the server package, which
+# this machine's PostgreSQL brings; a machine without it gets the default version's.
+pgbench:
+	@pgbench --version >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
 # What `make test` ends with: the whole bench at 5 s a step (under 2 minutes), checked only for
 # having completed and written its file. Nothing asserts on time.
