@@ -9,7 +9,6 @@ import os
 import queue
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,12 +22,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 from psycopg import sql
+from wallet_runtime.ports import free_port_run
 
 ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED_START_TIMEOUT_S = 30
 SERVICES_START_TIMEOUT_S = 180  # a broker, a migration and five children, each health-checked
 STOP_TIMEOUT_S = 90  # `wallet services` stops its children one by one, each within 15 s
-PORT_SEARCH_ATTEMPTS_MAX = 50
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ADMIN_CONNECT_TIMEOUT_S = 5
 REDIS_DELETE_BATCH_KEYS = 500
@@ -146,31 +145,6 @@ def wait_for(lines: "queue.Queue[str | None]", wanted: Callable[[str], bool],
         if wanted(line):
             return line.strip()
     raise RuntimeError(f"the process was not ready after {timeout_s} s")
-
-
-def free_port_run(length: int) -> int:
-    """The first of `length` consecutive ports that are free right now."""
-    for _ in range(PORT_SEARCH_ATTEMPTS_MAX):
-        first = _free_port()
-        if all(_is_free(first + offset) for offset in range(1, length)):
-            return first
-    raise RuntimeError(f"no {length} consecutive free ports found")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @contextmanager

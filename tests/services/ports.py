@@ -1,24 +1,12 @@
-"""Free ports on 127.0.0.1, and whether something listens on one: shared by every test helper."""
+"""Free ports on 127.0.0.1 (the runtime's own picker), and whether something listens on one."""
 
 import socket
 
-PORT_ATTEMPTS_MAX = 50
+from wallet_runtime.ports import free_port, free_port_run
+
+__all__ = ["accepts_connections", "free_port", "free_port_run"]
+
 CONNECT_PROBE_TIMEOUT_S = 0.2  # per attempt, on loopback
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def free_port_run(length: int) -> int:
-    """The first of `length` consecutive free ports (a topology takes several in a row)."""
-    for _ in range(PORT_ATTEMPTS_MAX):
-        first = free_port()
-        if first + length < 65535 and all(_free(first + step) for step in range(length)):
-            return first
-    raise RuntimeError(f"no run of {length} free ports found")
 
 
 def accepts_connections(port: int) -> bool:
@@ -27,12 +15,3 @@ def accepts_connections(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
