@@ -5,13 +5,14 @@ from typing import Any
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
 from wallet.service_layer.views import balances_view
+from wallet.service_layer.wallet import WalletService
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
     return api.run(event, balance)
 
 
-async def balance(request: Request) -> api.Response:
+async def balance(request: Request, wallet: WalletService) -> api.Response:
     user_id, currency = request.path_user_id(), request.currency(request.query.get("currency"))
-    balances = await request.container.wallet.balances(request.principal, user_id)
+    balances = await wallet.balances(request.principal, user_id)
     return api.ok(balances_view(user_id, currency.code, balances))

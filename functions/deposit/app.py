@@ -5,11 +5,12 @@ from typing import Any
 from wallet.domain.commands import Deposit
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
+from wallet.service_layer.wallet import WalletService
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
     return api.run(event, deposit)
 
 
-async def deposit(request: Request) -> api.Response:
-    return await api.submit(request, Deposit(request.user_id("userId"), *request.money()))
+async def deposit(request: Request, wallet: WalletService) -> api.Response:
+    return await api.submit(request, wallet, Deposit(request.user_id("userId"), *request.money()))

@@ -9,15 +9,16 @@ from wallet.entrypoints import api
 from wallet.entrypoints.history_query import history_filters, next_cursor
 from wallet.entrypoints.request import Request
 from wallet.service_layer.views import history_item
+from wallet.service_layer.wallet import WalletService
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
     return api.run(event, history)
 
 
-async def history(request: Request) -> api.Response:
+async def history(request: Request, wallet: WalletService) -> api.Response:
     filters = history_filters(request)
-    entries, more = await request.container.wallet.history(request.principal, filters)
+    entries, more = await wallet.history(request.principal, filters)
     items = [history_item(entry) for entry in entries]
     cursor = next_cursor(request, filters, entries) if more else None
     return api.ok({"items": items, "nextCursor": cursor})

@@ -5,11 +5,12 @@ from typing import Any
 from wallet.domain.commands import Payout
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
+from wallet.service_layer.wallet import WalletService
 
 
 def handler(event: api.Event, context: object) -> dict[str, Any]:
     return api.run(event, payout)
 
 
-async def payout(request: Request) -> api.Response:
-    return await api.submit(request, Payout(request.user_id("userId"), *request.money()))
+async def payout(request: Request, wallet: WalletService) -> api.Response:
+    return await api.submit(request, wallet, Payout(request.user_id("userId"), *request.money()))

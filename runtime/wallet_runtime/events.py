@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
-from wallet.bootstrap import Container
 from wallet.domain.access import Principal
 from wallet.domain.errors import WalletError
 from wallet.entrypoints.api import error_response, to_result
-from wallet.entrypoints.request import Request
+from wallet.entrypoints.request import Request, RequestRules
 
 from wallet_runtime.bodies import read_body
 
@@ -59,10 +58,10 @@ def error_answer(error: WalletError, request: web.BaseRequest,
     return to_response(to_result(error_response(error), given_id or request_id(request)))
 
 
-def caller(request: web.BaseRequest, container: Container) -> Principal:
+def caller(request: web.BaseRequest, rules: RequestRules) -> Principal:
     """The request's principal, verified as every handler verifies it (or Unauthorized)."""
     credentials = {"authorization": request.headers.get("Authorization", "")}
-    return Request({"headers": credentials}, container).principal
+    return Request({"headers": credentials}, rules).principal
 
 
 def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def operators_only(container: Container, view: View) -> View:
     """On the API's port: 401 without a valid token, 403 for anyone but an operator."""
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
-            if not caller(request, container).is_operator:
+            if not caller(request, container.request_rules).is_operator:
                 raise Forbidden("metrics are for operators")
         except WalletError as error:
             return error_answer(error, request)

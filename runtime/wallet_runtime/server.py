@@ -124,7 +124,7 @@ class LocalRuntime:
     def _unrouted_wallet(self, request: web.Request) -> web.StreamResponse:
         """Authentication first, as on every route: a stranger learns no route's name."""
         try:
-            caller(request, self.container)
+            caller(request, self.container.request_rules)
         except WalletError as error:
             return error_answer(error, request)
         known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]

@@ -22,6 +22,7 @@ from wallet.domain.codec import decode_outcome
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import Outcome, TransactionCommitted
 from wallet.domain.ledger import BalanceKey
+from wallet.entrypoints.request import RequestRules
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.ports import (
     Applied,
@@ -340,12 +341,21 @@ def container(**attributes: Any) -> Any:
     """A stand-in for bootstrap.Container with what the entrypoints touch, and no SQLite.
 
     bootstrap.build always opens a database, so the edge is tested against this
-    instead: `tokens` and `config` for a Request, plus whatever a test adds
-    (`wallet`, `relay`).
+    instead: `tokens`, `config` and the `request_rules` made of them, plus whatever a
+    test adds (`wallet`, `relay`).
     """
     defaults = {"tokens": JwtTokens(SECRET), "config": Config.from_env({}),
                 "cursor_key": cursor_key(SECRET)}
-    return SimpleNamespace(**{**defaults, **attributes})
+    wired = SimpleNamespace(**{**defaults, **attributes})
+    wired.request_rules = RequestRules(wired.tokens, wired.config.default_currency,
+                                       wired.config.amount_minor_max, wired.cursor_key)
+    return wired
+
+
+def rules() -> RequestRules:
+    """What a Request is read with, as bootstrap wires it."""
+    built: RequestRules = container().request_rules
+    return built
 
 
 def bearer(principal: Principal) -> dict[str, str]:

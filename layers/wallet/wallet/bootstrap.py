@@ -39,6 +39,7 @@ from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
+from wallet.entrypoints.request import RequestRules
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.offload import Offload, Offloads, OnThreads, inline
 from wallet.service_layer.ports import (
@@ -87,6 +88,11 @@ class Container:
         assert self.config.kafka_bootstrap is not None, "only the in-process log has no broker"
         return KafkaCommandSource(self.config.kafka_bootstrap, self.config.kafka_topic,
                                   self.config.kafka_group)
+
+    @functools.cached_property
+    def request_rules(self) -> RequestRules:
+        return RequestRules(self.tokens, self.config.default_currency,
+                            self.config.amount_minor_max, self.cursor_key)
 
     def close(self) -> None:
         for subscription in self.subscriptions:

@@ -16,6 +16,7 @@ from wallet.domain.commands import Deposit, LedgerCommand, Payout, request_hash
 from wallet.domain.errors import WalletError
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request
+from wallet.service_layer.wallet import WalletService
 
 from ..fakes import ALICE, OPERATOR, Stack, bearer, container, stack
 
@@ -64,7 +65,7 @@ def wallet(installed: Callable[[Stack], Stack]) -> Stack:
 
 def at_once(answer: Callable[[Request], api.Response]) -> api.Action:
     """An action that answers without awaiting anything."""
-    async def action(request: Request) -> api.Response:
+    async def action(request: Request, wallet: WalletService) -> api.Response:
         return answer(request)
     return action
 
@@ -96,10 +97,15 @@ def test_handle_runs_the_action_and_renders_its_response() -> None:
                                  "Cache-Control": "no-store"}
 
 
-def test_handle_gives_the_action_the_installed_container(wallet: Stack) -> None:
-    seen: list[Request] = []
-    api.run(event(), at_once(lambda request: seen.append(request) or api.ok({})))
-    assert seen[0].container.wallet is wallet.service
+def test_handle_gives_the_action_the_installed_wallet_service(wallet: Stack) -> None:
+    seen: list[WalletService] = []
+
+    async def action(request: Request, service: WalletService) -> api.Response:
+        seen.append(service)
+        return api.ok({})
+
+    api.run(event(), action)
+    assert seen == [wallet.service]
 
 
 @pytest.mark.usefixtures("wallet")
@@ -110,7 +116,7 @@ def test_handle_makes_up_a_request_id_when_there_is_none() -> None:
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_maps_an_operating_error() -> None:
-    async def forbidden(request: Request) -> api.Response:
+    async def forbidden(request: Request, wallet: WalletService) -> api.Response:
         raise errors.Forbidden("not yours", "userId")
 
     result = api.run(event(), forbidden)
@@ -122,7 +128,7 @@ def test_handle_maps_an_operating_error() -> None:
 
 @pytest.mark.usefixtures("wallet")
 def test_handle_turns_an_unexpected_exception_into_a_500() -> None:
-    async def broken(request: Request) -> api.Response:
+    async def broken(request: Request, wallet: WalletService) -> api.Response:
         raise RuntimeError("secret internals")
 
     result = api.run(event(), broken)
@@ -140,7 +146,9 @@ def test_handle_maps_a_request_parsing_error() -> None:
 
 def submit(principal: Principal, command: LedgerCommand, key: str | None = None) -> api.Response:
     headers = {**bearer(principal), **({"Idempotency-Key": key} if key else {})}
-    return asyncio.run(api.submit(Request(event(headers=headers), bootstrap.current()), command))
+    wiring = bootstrap.current()
+    request = Request(event(headers=headers), wiring.request_rules)
+    return asyncio.run(api.submit(request, wiring.wallet, command))
 
 
 @pytest.mark.usefixtures("wallet")

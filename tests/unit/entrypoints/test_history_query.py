@@ -15,7 +15,7 @@ from wallet.entrypoints.request import Request
 from wallet.service_layer.ports import HistoryEntry
 from wallet.service_layer.wallet import HistoryFilters
 
-from ..fakes import ALICE, BOB, NOW, OPERATOR, bearer, container
+from ..fakes import ALICE, BOB, NOW, OPERATOR, bearer, rules
 
 
 def filters(user_id: str = "alice", **query: str) -> HistoryFilters:
@@ -172,7 +172,7 @@ def test_the_path_user_id_is_validated() -> None:
 
 def test_without_a_user_in_the_path_the_query_spans_every_wallet() -> None:
     event = {"pathParameters": None, "queryStringParameters": None}
-    assert history_filters(Request(event, container())).query.account_id is None
+    assert history_filters(Request(event, rules())).query.account_id is None
 
 
 def test_sort_is_time_by_default_or_amount() -> None:
@@ -218,7 +218,7 @@ def test_the_last_day_of_the_calendar_covers_its_whole_day() -> None:
 def paged(caller: Principal, user_id: str | None, **query: str) -> Request:
     path = None if user_id is None else {"userId": user_id}
     return Request({"pathParameters": path, "queryStringParameters": query,
-                    "headers": bearer(caller)}, container())
+                    "headers": bearer(caller)}, rules())
 
 
 def issued(caller: Principal, user_id: str | None, last: HistoryEntry, **query: str) -> str:

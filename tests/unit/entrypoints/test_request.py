@@ -17,7 +17,7 @@ from wallet.domain.errors import (
 )
 from wallet.entrypoints.request import BODY_BYTES_MAX, Request
 
-from ..fakes import ALICE, OPERATOR, bearer, container
+from ..fakes import ALICE, OPERATOR, bearer, container, rules
 
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -25,7 +25,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 def request(body: str | None = None, headers: dict[str, str] | None = None,
             **event: Any) -> Request:
-    return Request({"body": body, "headers": headers or {}, **event}, container())
+    return Request({"body": body, "headers": headers or {}, **event}, rules())
 
 
 def fields(body: str, headers: dict[str, str] | None = None, **event: Any) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def test_other_media_types_are_unsupported(content_type: str) -> None:
 
 def test_an_empty_body_is_an_empty_object() -> None:
     assert fields("") == {}
-    assert dict(Request({}, container()).fields) == {}
+    assert dict(Request({}, rules()).fields) == {}
 
 
 def padded_json(size: int) -> str:
@@ -214,8 +214,8 @@ def test_currency_defaults_to_the_configured_one(raw: str | None, code: str) -> 
 
 
 def test_the_default_currency_comes_from_the_config() -> None:
-    parsed = Request({"body": '{"amount": "5"}'},
-                     container(config=Config.from_env({"WALLET_DEFAULT_CURRENCY": "JPY"})))
+    yen = container(config=Config.from_env({"WALLET_DEFAULT_CURRENCY": "JPY"}))
+    parsed = Request({"body": '{"amount": "5"}'}, yen.request_rules)
     assert parsed.money() == (5, "JPY")
 
 

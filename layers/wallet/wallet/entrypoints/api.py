@@ -3,7 +3,10 @@
 This is the only place where an error code becomes an HTTP status, and the
 only place that writes the per-request log line.
 
-Actions are coroutines, one code path for both runtimes: the local runtime
+An action is a coroutine given the parsed request and the one service every
+handler calls, `WalletService`, so a reader follows the data from the event to
+the store through typed calls; no handler can reach an adapter. Actions are
+one code path for both runtimes: the local runtime
 awaits `handle` on its event loop, and a Lambda function's `handler` runs it
 with `run` on a loop of its own that outlives the invocation, as the
 container does.
@@ -27,6 +30,7 @@ from wallet.domain.errors import REJECTIONS, WalletError
 from wallet.domain.events import CommandRejected
 from wallet.entrypoints.request import Request
 from wallet.service_layer.views import outcome_view
+from wallet.service_layer.wallet import WalletService
 
 log = logging.getLogger("wallet.http")
 
@@ -50,7 +54,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Action = Callable[[Request], Awaitable[Response]]
+Action = Callable[[Request, WalletService], Awaitable[Response]]
 _container = threading.local()  # a Lambda container runs one invocation at a time per thread
 
 
@@ -68,9 +72,10 @@ async def handle(event: Event, action: Action) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     request_id = str(context.get("requestId") or uuid.uuid4())
     try:
-        request = Request(event, bootstrap.current())
+        wiring = bootstrap.current()
+        request = Request(event, wiring.request_rules)
         _ = request.principal  # every route authenticates first: a stranger learns nothing
-        response = await action(request)
+        response = await action(request, wiring.wallet)
     except WalletError as error:
         response = error_response(error)
     except Exception:
@@ -114,11 +119,10 @@ def ok(body: Any) -> Response:
     return Response(200, body)
 
 
-async def submit(request: Request, command: LedgerCommand) -> Response:
+async def submit(request: Request, wallet: WalletService, command: LedgerCommand) -> Response:
     """Hands a command to the ledger and answers with its outcome, or 202 if it is late."""
     principal = request.principal
-    submitted = await request.container.wallet.submit(principal, command,
-                                                      request.idempotency_key)
+    submitted = await wallet.submit(principal, command, request.idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else {}
     outcome = submitted.outcome
     if outcome is None:

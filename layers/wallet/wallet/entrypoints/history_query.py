@@ -66,8 +66,8 @@ def _mac(request: Request, filters: HistoryFilters, position: str) -> bytes:
         request.principal.subject, query.account_id, query.by_amount, query.ascending,
         query.entry_type, query.currency, _text(query.created_from), _text(query.created_to),
         _text(filters.amount_min), _text(filters.amount_max), position])
-    key = request.container.cursor_key
-    return hmac.new(key, bound.encode(), hashlib.sha256).digest()[:CURSOR_MAC_BYTES]
+    mac = hmac.new(request.rules.cursor_key, bound.encode(), hashlib.sha256)
+    return mac.digest()[:CURSOR_MAC_BYTES]
 
 
 def _text(value: object) -> str | None:

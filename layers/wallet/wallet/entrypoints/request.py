@@ -7,12 +7,12 @@ handler can read what it needs in one line each and never sees raw input.
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
-from wallet.bootstrap import Container
 from wallet.domain.access import USER_ID, Principal
 from wallet.domain.commands import REQUEST_HASH
 from wallet.domain.errors import (
@@ -22,15 +22,27 @@ from wallet.domain.errors import (
     ValidationError,
 )
 from wallet.domain.money import Currency, currency_of, parse_amount
+from wallet.service_layer.ports import TokenCodec
 
 BODY_BYTES_MAX = 64 * 1024
 IDEMPOTENCY_KEY_LENGTH_MAX = 255
 FORM_FIELDS_MAX = 100
 
 
+@dataclass(frozen=True)
+class RequestRules:
+    """What reading a request needs besides the event: who signed its token, which amounts
+    are valid, and the key its history cursors are signed with. Nothing that moves money."""
+
+    tokens: TokenCodec
+    default_currency: Currency
+    amount_minor_max: Callable[[Currency], int]
+    cursor_key: bytes = field(repr=False)
+
+
 class Request:
-    def __init__(self, event: Mapping[str, Any], container: Container) -> None:
-        self.event, self.container = event, container
+    def __init__(self, event: Mapping[str, Any], rules: RequestRules) -> None:
+        self.event, self.rules = event, rules
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         self.query: Mapping[str, str] = event.get("queryStringParameters") or {}
         self.path_parameters: Mapping[str, str] = event.get("pathParameters") or {}
@@ -40,7 +52,7 @@ class Request:
         scheme, _, token = self.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send Authorization: Bearer <token>")
-        return self.container.tokens.verify(token.strip())
+        return self.rules.tokens.verify(token.strip())
 
     @cached_property
     def idempotency_key(self) -> str | None:
@@ -75,13 +87,13 @@ class Request:
 
     def currency(self, raw: object) -> Currency:
         if raw is None or raw == "":
-            return self.container.config.default_currency
+            return self.rules.default_currency
         return currency_of(raw)
 
     def money(self) -> tuple[int, str]:
         """The body's (amount in minor units, currency code)."""
         currency = self.currency(self.fields.get("currency"))
-        minor_max = self.container.config.amount_minor_max(currency)
+        minor_max = self.rules.amount_minor_max(currency)
         return parse_amount(self.fields.get("amount"), currency, minor_max), currency.code
 
     def _raw_body(self) -> bytes:
