@@ -22,6 +22,8 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # what Kafka accepts in a topic or
 _HOST_PORTS = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*")
 _POSTGRES_URL = re.compile(r"postgres(ql)?://\S+")
 _REDIS_URL = re.compile(r"rediss?://\S+")
+_HTTP_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")  # DynamoDB's rule for a table name
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
 # In the currency with the most minor digits (4), the largest amount must still fit a balance.
 AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
@@ -70,6 +72,11 @@ class Config:
     connections_per_address_max: int = 12_500
     metrics_port: int | None = None  # unset: /metrics only on the API's port, for operators
     metrics_host: str = "127.0.0.1"  # the unauthenticated metrics listener stays local by default
+    # The relay on AWS: a DynamoDB registry (unset: in memory) and the Management API that
+    # reaches its sockets, taken from here because the emulator's event names no port.
+    connections_table: str | None = None
+    websocket_endpoint: str | None = None
+    events_queue_url: str | None = None  # the consumer also sends committed events here
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -113,6 +120,7 @@ class Config:
                 1, 1_000_000),
             metrics_port=source.optional_integer("WALLET_METRICS_PORT", 0, 65535),
             metrics_host=source.text("WALLET_METRICS_HOST", "127.0.0.1"),
+            **_relay_settings(source),
         )
 
     def amount_minor_max(self, currency: Currency) -> int:
@@ -120,6 +128,19 @@ class Config:
         whole, _, fraction = self.amount_max.partition(".")
         assert not fraction.strip("0"), "WALLET_AMOUNT_MAX is validated as whole units"
         return int(whole) * currency.scale
+
+
+def _relay_settings(source: "_Source") -> dict[str, str | None]:
+    table = source.optional("WALLET_CONNECTIONS_TABLE", _TABLE_NAME,
+                            "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    endpoint = source.optional("WALLET_WEBSOCKET_ENDPOINT", _HTTP_URL,
+                               "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}")
+    if table is not None and endpoint is None:
+        raise ConfigError("WALLET_WEBSOCKET_ENDPOINT",
+                          "must be set when WALLET_CONNECTIONS_TABLE is: it reaches the sockets")
+    return {"connections_table": table, "websocket_endpoint": endpoint,
+            "events_queue_url": source.optional("WALLET_EVENTS_QUEUE_URL", _HTTP_URL,
+                                                "https://sqs.{region}.amazonaws.com/{account}/{name}")}
 
 
 class _Source:
