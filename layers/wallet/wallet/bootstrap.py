@@ -12,12 +12,15 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wallet.adapters import aws_clients
+from wallet.adapters.apigateway_connections import ApiGatewayConnections
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.inprocess_pubsub import InProcessPubSub
 from wallet.adapters.jwt_tokens import JwtTokens
@@ -37,6 +40,7 @@ from wallet.adapters.redis_pending import RedisPendingCommands
 from wallet.adapters.redis_pubsub import RedisPubSub
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
+from wallet.adapters.sqs_events import QueuedPubSub, SqsEventQueue
 from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
 from wallet.entrypoints.request import RequestRules
@@ -143,7 +147,7 @@ def build(
     return Container(
         config, store, log, pubsub, cache, dead_letters, tokens, wallet,
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
-        Relay(MemoryConnections() if connections is None else connections, tokens,
+        Relay(_connections(config) if connections is None else connections, tokens,
               config.socket_limits, metrics=metrics),
         subscriptions, cursor_key(secret), metrics, blocking,
     )
@@ -186,11 +190,27 @@ def _cache(config: Config) -> BalanceCache:
 
 
 def _pubsub(config: Config, cache: BalanceCache) -> PubSub:
-    """A Redis outage also makes the cache suspect: it may have missed invalidations."""
+    """A Redis outage also makes the cache suspect: it may have missed invalidations.
+    With a queue, committed events also go there, for the websocket fan-out on AWS."""
+    pubsub: PubSub
     if config.redis_url is None:
-        return InProcessPubSub()
-    on_outage = cache.suspect if isinstance(cache, RedisBalanceCache) else None
-    return RedisPubSub(config.redis_url, config.redis_namespace, on_outage)
+        pubsub = InProcessPubSub()
+    else:
+        on_outage = cache.suspect if isinstance(cache, RedisBalanceCache) else None
+        pubsub = RedisPubSub(config.redis_url, config.redis_namespace, on_outage)
+    if config.events_queue_url is None:
+        return pubsub
+    queue = SqsEventQueue(config.events_queue_url, aws_clients.client("sqs"))
+    return QueuedPubSub(pubsub, queue, [EVENTS_CHANNEL])
+
+
+def _connections(config: Config) -> Connections:
+    """Sockets held here, or (on AWS) by API Gateway and listed in DynamoDB."""
+    if config.connections_table is None:
+        return MemoryConnections()
+    management = aws_clients.client("apigatewaymanagementapi", config.websocket_endpoint)
+    return ApiGatewayConnections(config.connections_table, aws_clients.client("dynamodb"),
+                                 management, time.time)
 
 
 def jwt_secret(config: Config) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -36,3 +37,12 @@ def pushed(connection_id: str) -> bytes:
     """What moto's Management API was asked to post to this connection, all of it joined."""
     return apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID][REGION].connections[
         connection_id].data
+
+
+def pushed_messages(connection_id: str) -> list[Any]:
+    """moto joins the posts to one connection; each was one JSON document."""
+    text, decoder, messages, at = pushed(connection_id).decode(), json.JSONDecoder(), [], 0
+    while at < len(text):
+        message, at = decoder.raw_decode(text, at)
+        messages.append(message)
+    return messages

@@ -1,4 +1,9 @@
-"""API Gateway websocket events for the relay: connect, disconnect, default, fan-out, expiry."""
+"""API Gateway websocket events for the relay: connect, disconnect, default, fan-out, expiry.
+
+Fan-out comes two ways: a direct event of the pub/sub channel's messages (the
+local runtime), and SQS records whose bodies are those messages (AWS, where
+the consumer sends each batch to a queue that triggers the ws_fanout function).
+"""
 
 import json
 import logging
@@ -45,6 +50,28 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
         relay.disconnect(connection_id)
         return {"statusCode": 200}
     return {"statusCode": 200, "body": json.dumps(_reply(event))}
+
+
+def handle_queue(event: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS records of committed events: each is fanned out alone, and one that fails is
+    reported by its messageId, so SQS redelivers that record and not the batch."""
+    relay = bootstrap.current().relay
+    failures = []
+    for record in event.get("Records") or []:
+        try:
+            relay.fan_out([decode_outcome(m) for m in _queued_messages(record)])
+        except Exception:  # whatever one record does, the others still go out
+            log.exception("fan-out record failed; SQS redelivers it",
+                          extra={"message": record.get("messageId")})
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}
+
+
+def _queued_messages(record: Mapping[str, Any]) -> list[str]:
+    messages = json.loads(record["body"])
+    if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
+        raise ValueError("a queued body is a JSON array of encoded outcomes")
+    return messages
 
 
 def _reply(event: Mapping[str, Any]) -> dict[str, Any]:
