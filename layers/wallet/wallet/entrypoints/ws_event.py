@@ -62,7 +62,7 @@ def handle_queue(event: Mapping[str, Any]) -> dict[str, Any]:
             relay.fan_out([decode_outcome(m) for m in _queued_messages(record)])
         except Exception:  # whatever one record does, the others still go out
             log.exception("fan-out record failed; SQS redelivers it",
-                          extra={"message": record.get("messageId")})
+                          extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failures}
 
