@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wallet.adapters.aws_secrets import sasl_credentials
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.inprocess_pubsub import InProcessPubSub
 from wallet.adapters.jwt_tokens import JwtTokens
-from wallet.adapters.aws_secrets import sasl_credentials
 from wallet.adapters.kafka_admin import security_settings
 from wallet.adapters.kafka_log import (
     KafkaCluster,

@@ -22,7 +22,8 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # what Kafka accepts in a topic or
 _HOST_PORTS = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*")
 _POSTGRES_URL = re.compile(r"postgres(ql)?://\S+")
 _REDIS_URL = re.compile(r"rediss?://\S+")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
 KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash

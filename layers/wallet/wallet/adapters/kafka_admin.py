@@ -10,8 +10,8 @@ holding its earlier commands. Every client of this package therefore sets
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
