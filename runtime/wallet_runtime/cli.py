@@ -1,6 +1,7 @@
-"""The `wallet` command: serve, services, token, migrate."""
+"""The `wallet` command: serve, services, bridge, token, migrate."""
 
 import argparse
+import os
 import sys
 
 from wallet import bootstrap
@@ -45,6 +46,20 @@ def _services(config: Config, arguments: argparse.Namespace) -> int:
         return 2
 
 
+def _bridge(config: Config, arguments: argparse.Namespace) -> int:
+    from wallet_runtime.bridge_main import run_bridge  # boto3 loads only here
+
+    if config.kafka_bootstrap is None:
+        print("configuration error: wallet bridge needs WALLET_KAFKA_BOOTSTRAP", file=sys.stderr)
+        return 2
+    try:
+        return run_bridge(config, arguments.function_name, arguments.endpoint_url,
+                          arguments.batch_size, arguments.max_retry_attempts)
+    except Unavailable as error:  # the broker, or the SASL secret, is not there to start on
+        print(f"cannot start the bridge: {error.message}", file=sys.stderr)
+        return 2
+
+
 def _token(config: Config, arguments: argparse.Namespace) -> int:
     if not USER_ID.fullmatch(arguments.user_id):
         print("userId must be 1 to 64 of A-Z a-z 0-9 _ . @ -", file=sys.stderr)
@@ -82,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     services.add_argument("--broker-port", type=int, default=9092,
                           help="where to run the local broker when WALLET_KAFKA_BOOTSTRAP is unset")
     services.set_defaults(run=_services)
+    _bridge_parser(commands)
     token = commands.add_parser("token", help="print a signed token")
     token.add_argument("user_id", metavar="userId")
     token.add_argument("--role", choices=sorted(ROLES), default="user")
@@ -90,6 +106,24 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=_migrate)
     return parser
+
+
+def _bridge_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from wallet_runtime.esm_bridge import MAX_RETRY_ATTEMPTS_DEFAULT
+
+    bridge = commands.add_parser(
+        "bridge", help="the stand-in for Lambda's Kafka event source mapping: feed the "
+        "command topic to a deployed consumer function through the Lambda Invoke API")
+    bridge.add_argument("--function-name", required=True, metavar="NAME")
+    bridge.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        metavar="URL", help="the Lambda API (default: $AWS_ENDPOINT_URL)")
+    bridge.add_argument("--batch-size", type=int, choices=range(1, 10_001), default=500,
+                        metavar="N", help="records per invocation (1-10000, default 500)")
+    bridge.add_argument("--max-retry-attempts", type=int, choices=range(0, 10_001),
+                        default=MAX_RETRY_ATTEMPTS_DEFAULT, metavar="N",
+                        help="retries of a reported record before it goes to <topic>.dlq "
+                        f"(default {MAX_RETRY_ATTEMPTS_DEFAULT})")
+    bridge.set_defaults(run=_bridge)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,23 @@
 
 Offsets are committed only when the consumer function returned, that is after
 its database commit. If it raised, the same batch is retried after a bounded
-backoff, and nothing is committed in between.
+backoff, and nothing is committed in between. A record the function reported
+as a batch item failure is poison, and poison never heals, so it goes to the
+dead letters at once, before the commit (AWS's event source mapping retries
+it first; see `wallet_runtime.esm_bridge`).
 """
 
 import logging
 import threading
 import time
 
-from wallet.entrypoints.kafka_event import build_event
-from wallet.service_layer.ports import CommandSource
+from wallet.entrypoints.kafka_event import (
+    REPORTED_REASON,
+    build_event,
+    event_records,
+    failed_identifiers,
+)
+from wallet.service_layer.ports import CommandSource, DeadLetters
 
 from wallet_runtime.functions import Handler
 
@@ -21,8 +29,10 @@ log = logging.getLogger("wallet.poller")
 
 
 class Poller:
-    def __init__(self, source: CommandSource, consumer: Handler, batch_size_max: int) -> None:
+    def __init__(self, source: CommandSource, consumer: Handler, batch_size_max: int,
+                 dead_letters: DeadLetters) -> None:
         self._source, self._consumer, self._batch_size_max = source, consumer, batch_size_max
+        self._dead_letters = dead_letters
         self._stopping = threading.Event()
         self._draining = threading.Event()
         self._draining_until = 0.0
@@ -60,7 +70,7 @@ class Poller:
         backoff_ms = RETRY_BACKOFF_MS_MIN
         while not self._stopping.is_set():
             try:
-                self._consumer(event, None)
+                self._dead_letter(event, self._consumer(event, None))
                 return True
             except Exception:
                 log.exception("consumer failed; retrying the batch",
@@ -69,3 +79,10 @@ class Poller:
                 backoff_ms = min(backoff_ms * 2, RETRY_BACKOFF_MS_MAX)
         self._source.rewind()
         return False
+
+    def _dead_letter(self, event: dict[str, object], response: object) -> None:
+        """Raises if a letter cannot be stored: then the batch is retried, commit and all."""
+        failed = failed_identifiers(response)
+        for record in event_records(event):
+            if (record.identifier["partition"], record.offset) in failed:
+                self._dead_letters.send(record.value, REPORTED_REASON)

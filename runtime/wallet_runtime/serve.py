@@ -76,7 +76,8 @@ def serve(config: Config, role: str = "all") -> None:
     executor = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="handler")
     poller = None
     if role in CONSUMING_ROLES:
-        poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
+        poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max,
+                        container.dead_letters)
         container.metrics.watch_lag(container.source.lag)
         poller.start()
     built = find_dashboard(functions_dir().parent)

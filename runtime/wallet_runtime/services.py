@@ -77,7 +77,9 @@ def _start(config: Config, broker: Child | None, workers: list[Child]) -> None:
         store.migrate()  # once, here, so the children start on a ready schema
     finally:
         store.close()
-    ensure_topics(config.kafka_bootstrap, config.kafka_topic, config.log_partitions)
+    kafka = bootstrap.kafka_cluster(config)
+    assert kafka is not None
+    ensure_topics(kafka, config.kafka_topic, config.log_partitions)
     for child in workers:
         child.start()
     for child in workers:

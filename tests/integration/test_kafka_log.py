@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition, murmur2
 from wallet.adapters.kafka_log import (
+    KafkaCluster,
     KafkaCommandLog,
     KafkaCommandSource,
     KafkaDeadLetters,
@@ -50,13 +51,13 @@ def own_broker(tmp_path: Path) -> Iterator[Tansu]:
 @pytest.fixture
 def topic(broker: Tansu) -> str:
     name = unique("commands")
-    ensure_topics(broker.bootstrap, name, PARTITIONS)
+    ensure_topics(KafkaCluster(broker.bootstrap), name, PARTITIONS)
     return name
 
 
 @pytest.fixture
 def log(broker: Tansu, topic: str) -> Iterator[KafkaCommandLog]:
-    opened = KafkaCommandLog(broker.bootstrap, topic, PARTITIONS)
+    opened = KafkaCommandLog(KafkaCluster(broker.bootstrap), topic, PARTITIONS)
     yield opened
     opened.close()
 
@@ -68,7 +69,7 @@ class Sources:
         self._opened: list[KafkaCommandSource] = []
 
     def open(self, broker: Tansu, topic: str, group: str) -> KafkaCommandSource:
-        source = KafkaCommandSource(broker.bootstrap, topic, group)
+        source = KafkaCommandSource(KafkaCluster(broker.bootstrap), topic, group)
         self._opened.append(source)
         return source
 
@@ -209,7 +210,7 @@ def test_concurrent_appends_are_all_acknowledged_then_consumed(
 def test_a_dead_letter_lands_on_the_dlq_topic_with_its_reason(
     broker: Tansu, topic: str
 ) -> None:
-    letters = KafkaDeadLetters(broker.bootstrap, topic)
+    letters = KafkaDeadLetters(KafkaCluster(broker.bootstrap), topic)
     try:
         letters.send(b"\xffnot json", "undecodable: invalid start byte")
     finally:
@@ -243,9 +244,9 @@ def read_one(broker: Tansu, topic: str) -> Message:
 
 def test_appends_to_a_stopped_broker_fail_within_a_bound(own_broker: Tansu) -> None:
     topic = unique("commands")
-    ensure_topics(own_broker.bootstrap, topic, PARTITIONS)
-    log = KafkaCommandLog(own_broker.bootstrap, topic, PARTITIONS)
-    letters = KafkaDeadLetters(own_broker.bootstrap, topic)
+    ensure_topics(KafkaCluster(own_broker.bootstrap), topic, PARTITIONS)
+    log = KafkaCommandLog(KafkaCluster(own_broker.bootstrap), topic, PARTITIONS)
+    letters = KafkaDeadLetters(KafkaCluster(own_broker.bootstrap), topic)
     try:
         log.append("wallet", b"before")
         own_broker.stop()
@@ -257,7 +258,7 @@ def test_appends_to_a_stopped_broker_fail_within_a_bound(own_broker: Tansu) -> N
         with pytest.raises(Unavailable):
             letters.send(b"during", "test")
         with pytest.raises(Unavailable):
-            ensure_topics(own_broker.bootstrap, topic, PARTITIONS, timeout_ms=500)
+            ensure_topics(KafkaCluster(own_broker.bootstrap), topic, PARTITIONS, timeout_ms=500)
     finally:
         log.close()
         letters.close()
@@ -267,8 +268,8 @@ def test_after_a_broker_restart_appends_recover_and_the_source_consumes_them(
     own_broker: Tansu, sources: Sources
 ) -> None:
     topic = unique("commands")
-    ensure_topics(own_broker.bootstrap, topic, PARTITIONS)
-    log = KafkaCommandLog(own_broker.bootstrap, topic, PARTITIONS)
+    ensure_topics(KafkaCluster(own_broker.bootstrap), topic, PARTITIONS)
+    log = KafkaCommandLog(KafkaCluster(own_broker.bootstrap), topic, PARTITIONS)
     try:
         source = sources.open(own_broker, topic, unique("group"))
         log.append("wallet", b"before")

@@ -21,6 +21,7 @@ import pytest
 from wallet import bootstrap
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.memory_connections import MemoryConnections
+from wallet.adapters.memory_dead_letters import MemoryDeadLetters
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.config import Config
 from wallet.domain.access import Principal
@@ -47,7 +48,8 @@ class Pipeline:
 
     def start_poller(self, consumer: Handler | None = None) -> Poller:
         handler = consumer or self.handlers[CONSUMER]
-        poller = Poller(self.container.source, handler, self.container.config.batch_size_max)
+        poller = Poller(self.container.source, handler, self.container.config.batch_size_max,
+                        self.container.dead_letters)
         self.pollers.append(poller)
         poller.start()
         return poller
@@ -106,6 +108,19 @@ def test_appended_commands_are_applied_and_committed(pipeline: Pipeline) -> None
     assert all(isinstance(pipeline.container.store.outcome(i), TransactionCommitted) for i in ids)
     assert [pipeline.balance(user) for user in users] == [600] * len(users)
     pipeline.raw.assert_consistent()
+
+
+def test_a_reported_poison_record_is_dead_lettered_before_the_commit(
+        pipeline: Pipeline) -> None:
+    user = unique("user")
+    pipeline.container.log.append(user, b"not a command")
+    ids = [pipeline.append(Deposit(user, 1_000, "USD"))]
+    pipeline.start_poller()
+    wait_until(lambda: pipeline.depth() == 0, "the log to drain past the poison")
+    letters = pipeline.container.dead_letters
+    assert isinstance(letters, MemoryDeadLetters)
+    assert [value for value, _ in letters.letters()] == [b"not a command"]
+    assert isinstance(pipeline.container.store.outcome(ids[0]), TransactionCommitted)
 
 
 class FlakyConsumer:

@@ -52,7 +52,8 @@ def functions(tmp_path: Path) -> Iterator[dict[str, Handler]]:
     container = bootstrap.build(config)
     bootstrap.install(container)
     handlers = load_handlers(ROOT / "functions")
-    poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max)
+    poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max,
+                    container.dead_letters)
     poller.start()
     try:
         yield handlers
@@ -91,9 +92,24 @@ def test_request_id_comes_from_the_gateway(functions: dict[str, Handler]) -> Non
 
 def test_kafka_batch_applies_once_even_when_redelivered(functions: dict[str, Handler]) -> None:
     event = load_event("kafka_commands")
-    assert functions[CONSUMER](event, None) == {"applied": 2}
-    assert functions[CONSUMER](event, None) == {"applied": 0}
+    assert functions[CONSUMER](event, None) == {"applied": 2, "batchItemFailures": []}
+    assert functions[CONSUMER](event, None) == {"applied": 0, "batchItemFailures": []}
     assert bootstrap.current().store.balances("sample-carol") == {"USD": 300}
+
+
+def test_a_poison_record_in_an_msk_batch_is_reported_and_the_rest_applied(
+        functions: dict[str, Handler]) -> None:
+    event = load_event("kafka_msk_poison")
+    failed = [{"itemIdentifier": {"partition": "wallet.commands-1", "offset": 8}}]
+    assert functions[CONSUMER](event, None) == {"applied": 3, "batchItemFailures": failed}
+    store = bootstrap.current().store
+    assert (store.balances("sample-dave"), store.balances("sample-erin")) == (
+        {"USD": 500}, {"EUR": 250})
+    # The event source redelivers from the failed offset on: offset 9 again, applied once.
+    from_failed = event["records"]["wallet.commands-1"][1:]
+    redelivered = {**event, "records": {"wallet.commands-1": from_failed}}
+    assert functions[CONSUMER](redelivered, None) == {"applied": 0, "batchItemFailures": failed}
+    assert store.balances("sample-dave") == {"USD": 500}
 
 
 def test_websocket_connect_checks_the_token(functions: dict[str, Handler]) -> None:

@@ -18,13 +18,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from wallet.adapters import aws_clients
 from wallet.adapters.apigateway_connections import ApiGatewayConnections
+from wallet.adapters.aws_secrets import sasl_credentials
 from wallet.adapters.inprocess_log import InProcessLog
 from wallet.adapters.inprocess_pubsub import InProcessPubSub
 from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.adapters.kafka_admin import security_settings
 from wallet.adapters.kafka_log import (
+    KafkaCluster,
     KafkaCommandLog,
     KafkaCommandSource,
     KafkaDeadLetters,
@@ -83,15 +87,15 @@ class Container:
     cursor_key: bytes = field(repr=False)  # signs history cursors; see cursor_key()
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # this process's own
     blocking: ThreadPoolExecutor | None = None  # runs the adapters' blocking calls
+    kafka: KafkaCluster | None = None  # None: the in-process log
 
     @functools.cached_property
     def source(self) -> CommandSource:
         """The consumer's side of the log, opened only by a process that consumes."""
         if isinstance(self.log, InProcessLog):
             return self.log
-        assert self.config.kafka_bootstrap is not None, "only the in-process log has no broker"
-        return KafkaCommandSource(self.config.kafka_bootstrap, self.config.kafka_topic,
-                                  self.config.kafka_group)
+        assert self.kafka is not None, "only the in-process log has no broker"
+        return KafkaCommandSource(self.kafka, self.config.kafka_topic, self.config.kafka_group)
 
     @functools.cached_property
     def request_rules(self) -> RequestRules:
@@ -117,6 +121,7 @@ def build(
     log: CommandLog | None = None, pubsub: PubSub | None = None,
     cache: BalanceCache | None = None, connections: Connections | None = None,
     dead_letters: DeadLetters | None = None, metrics: PrometheusMetrics | None = None,
+    kafka: KafkaCluster | None = None,
 ) -> Container:
     """Wires one process. Every engine left out is chosen by the config.
 
@@ -127,8 +132,9 @@ def build(
     pubsub = _pubsub(config, cache) if pubsub is None else pubsub
     store = open_store(config) if store is None else store
     store.migrate()
-    log = _log(config) if log is None else log
-    dead_letters = _dead_letters(config) if dead_letters is None else dead_letters
+    kafka = kafka_cluster(config) if kafka is None else kafka
+    log = _log(config, kafka) if log is None else log
+    dead_letters = _dead_letters(config, kafka) if dead_letters is None else dead_letters
     secret = jwt_secret(config)
     tokens = JwtTokens(secret)
     waiters = OutcomeWaiters(config.waiters_max)
@@ -149,7 +155,7 @@ def build(
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
         Relay(_connections(config) if connections is None else connections, tokens,
               config.socket_limits, metrics=metrics),
-        subscriptions, cursor_key(secret), metrics, blocking,
+        subscriptions, cursor_key(secret), metrics, blocking, kafka,
     )
 
 
@@ -170,17 +176,34 @@ def open_store(config: Config) -> LedgerStore:
     return SqlLedgerStore(PostgresDialect(config.database_url, config.database_pool_max))
 
 
-def _log(config: Config) -> CommandLog:
+def kafka_cluster(config: Config, secrets: Any = None) -> KafkaCluster | None:
+    """The broker and how to reach it, SASL credentials fetched once, here, at start-up.
+
+    `secrets` is a Secrets Manager client; by default one with the wallet's bounds, from the
+    AWS_* environment (AWS_ENDPOINT_URL reaches an emulator).
+    """
     if config.kafka_bootstrap is None:
+        return None
+    security = config.kafka_security
+    credentials = None if security.sasl_secret_arn is None else sasl_credentials(
+        security.sasl_secret_arn,
+        aws_clients.client("secretsmanager") if secrets is None else secrets)
+    ca_file = None if security.ssl_ca_file is None else str(security.ssl_ca_file)
+    return KafkaCluster(config.kafka_bootstrap, security_settings(
+        security.protocol, security.sasl_mechanism, credentials, ca_file))
+
+
+def _log(config: Config, kafka: KafkaCluster | None) -> CommandLog:
+    if kafka is None:
         return InProcessLog(config.log_partitions, config.log_depth_max)
-    ensure_topics(config.kafka_bootstrap, config.kafka_topic, config.log_partitions)
-    return KafkaCommandLog(config.kafka_bootstrap, config.kafka_topic, config.log_partitions)
+    ensure_topics(kafka, config.kafka_topic, config.log_partitions)
+    return KafkaCommandLog(kafka, config.kafka_topic, config.log_partitions)
 
 
-def _dead_letters(config: Config) -> DeadLetters:
-    if config.kafka_bootstrap is None:
+def _dead_letters(config: Config, kafka: KafkaCluster | None) -> DeadLetters:
+    if kafka is None:
         return MemoryDeadLetters()
-    return KafkaDeadLetters(config.kafka_bootstrap, config.kafka_topic)
+    return KafkaDeadLetters(kafka, config.kafka_topic)
 
 
 def _cache(config: Config) -> BalanceCache:

@@ -24,6 +24,10 @@ _POSTGRES_URL = re.compile(r"postgres(ql)?://\S+")
 _REDIS_URL = re.compile(r"rediss?://\S+")
 _HTTP_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")  # DynamoDB's rule for a table name
+_SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
 # In the currency with the most minor digits (4), the largest amount must still fit a balance.
 AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
@@ -56,6 +60,8 @@ class Config:
     kafka_bootstrap: str | None = None  # unset: the in-process log
     kafka_topic: str = COMMANDS_TOPIC
     kafka_group: str = "wallet-ledger"
+    kafka_security: "KafkaSecuritySettings" = field(
+        default_factory=lambda: KafkaSecuritySettings())
     database_url: str | None = field(default=None, repr=False)  # unset: SQLite; may hold a password
     database_pool_max: int = 16
     redis_url: str | None = field(default=None, repr=False)  # unset: in-process pub/sub and cache
@@ -100,6 +106,7 @@ class Config:
                                             "host:port[,host:port]"),
             kafka_topic=source.name("WALLET_KAFKA_TOPIC", COMMANDS_TOPIC),
             kafka_group=source.name("WALLET_KAFKA_GROUP", "wallet-ledger"),
+            kafka_security=_kafka_security(source),
             database_url=source.optional("WALLET_DATABASE_URL", _POSTGRES_URL, "postgresql://…"),
             database_pool_max=source.integer("WALLET_DATABASE_POOL_MAX", 16, 1, 1000),
             redis_url=source.optional("WALLET_REDIS_URL", _REDIS_URL, "redis://host:port[/db]"),
@@ -141,6 +148,36 @@ def _relay_settings(source: "_Source") -> dict[str, str | None]:
     return {"connections_table": table, "websocket_endpoint": endpoint,
             "events_queue_url": source.optional("WALLET_EVENTS_QUEUE_URL", _HTTP_URL,
                                                 "https://sqs.{region}.amazonaws.com/{account}/{name}")}
+
+
+@dataclass(frozen=True)
+class KafkaSecuritySettings:
+    """How the Kafka clients reach the broker. The credentials themselves are not here: they
+    are fetched from Secrets Manager at start-up (see bootstrap.kafka_cluster)."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_secret_arn: str | None = field(default=None, repr=False)  # names where a password is
+    ssl_ca_file: Path | None = None
+
+
+def _kafka_security(source: "_Source") -> KafkaSecuritySettings:
+    protocol = source.choice("WALLET_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", KAFKA_PROTOCOLS)
+    sasl = protocol == "SASL_SSL"
+    mechanism = source.only_with("WALLET_KAFKA_SASL_MECHANISM", sasl, "SASL_SSL")
+    if mechanism is not None and mechanism.upper() not in KAFKA_SASL_MECHANISMS:
+        raise ConfigError("WALLET_KAFKA_SASL_MECHANISM",
+                          f"must be one of {', '.join(KAFKA_SASL_MECHANISMS)}")
+    arn = source.only_with("WALLET_KAFKA_SASL_SECRET_ARN", sasl, "SASL_SSL")
+    if arn is not None and not _SECRET_ARN.fullmatch(arn):
+        raise ConfigError("WALLET_KAFKA_SASL_SECRET_ARN",
+                          "must look like arn:aws:secretsmanager:region:account:secret:name")
+    ca_file = source.only_with("WALLET_KAFKA_SSL_CA_FILE", protocol != "PLAINTEXT",
+                               "SSL or SASL_SSL", required=False)
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError("WALLET_KAFKA_SSL_CA_FILE", "must name a readable PEM file")
+    return KafkaSecuritySettings(protocol, mechanism and mechanism.upper(), arn,
+                                 None if ca_file is None else Path(ca_file))
 
 
 class _Source:
@@ -193,6 +230,17 @@ class _Source:
             return None
         if not pattern.fullmatch(value):
             raise ConfigError(key, f"must look like {shape}")  # never echo: it may hold a password
+        return value
+
+    def only_with(self, key: str, wanted: bool, protocol: str, required: bool = True,
+                  ) -> str | None:
+        """A setting that belongs to one security protocol: refused without it, and (when
+        `required`) demanded with it."""
+        value = self._env.get(key, "").strip() or None
+        if value is not None and not wanted:
+            raise ConfigError(key, f"applies only with WALLET_KAFKA_SECURITY_PROTOCOL={protocol}")
+        if value is None and wanted and required:
+            raise ConfigError(key, f"is required with WALLET_KAFKA_SECURITY_PROTOCOL={protocol}")
         return value
 
     def name(self, key: str, default: str) -> str:

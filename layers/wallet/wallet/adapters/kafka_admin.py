@@ -11,6 +11,7 @@ holding its earlier commands. Every client of this package therefore sets
 import logging
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
@@ -30,9 +31,37 @@ def dead_letter_topic(topic: str) -> str:
     return topic + DEAD_LETTER_SUFFIX
 
 
-def client_config(bootstrap: str) -> dict[str, str | int | float | bool]:
-    """What every client of the log shares: where the broker is, and no auto-creation."""
-    return {"bootstrap.servers": bootstrap, "allow.auto.create.topics": False,
+@dataclass(frozen=True)
+class KafkaCluster:
+    """Where the broker is and how to reach it: every librdkafka client the wallet builds
+    starts from `client_config(cluster)`, so TLS and SASL are set in one place.
+
+    `security` holds librdkafka's `security.protocol`, `sasl.*` and `ssl.*` settings,
+    a password among them: it is never printed.
+    """
+
+    bootstrap: str
+    security: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def security_settings(protocol: str, mechanism: str | None = None,
+                      credentials: tuple[str, str] | None = None,
+                      ca_file: str | None = None) -> dict[str, str]:
+    """librdkafka's names for the settings WALLET_KAFKA_SECURITY_PROTOCOL and its kin give."""
+    settings = {"security.protocol": protocol}
+    if mechanism is not None:
+        assert credentials is not None, "config demands a secret with every SASL mechanism"
+        settings |= {"sasl.mechanism": mechanism, "sasl.username": credentials[0],
+                     "sasl.password": credentials[1]}
+    if ca_file is not None:
+        settings["ssl.ca.location"] = ca_file
+    return settings
+
+
+def client_config(cluster: KafkaCluster) -> dict[str, str | int | float | bool]:
+    """What every client of the log shares: the broker, its security, and no auto-creation."""
+    return {**cluster.security, "bootstrap.servers": cluster.bootstrap,
+            "allow.auto.create.topics": False,
             # librdkafka's default backs off up to 10 s; a restarted broker is found in 1 s
             "reconnect.backoff.max.ms": 1_000}
 
@@ -43,17 +72,17 @@ def log_error(message: str, error: KafkaError) -> None:
     log.log(logging.DEBUG if quiet else logging.WARNING, message, extra={"error": str(error)})
 
 
-def ensure_topics(bootstrap: str, topic: str, partitions: int,
+def ensure_topics(cluster: KafkaCluster, topic: str, partitions: int,
                   timeout_ms: int = TOPIC_SETUP_TIMEOUT_MS) -> None:
     """Creates `topic` and its dead-letter topic if missing; raises Unavailable if it cannot."""
     assert partitions > 0, "a topic needs at least one partition"
-    create_missing(bootstrap, {topic: partitions,
+    create_missing(cluster, {topic: partitions,
                                dead_letter_topic(topic): DEAD_LETTER_PARTITIONS}, timeout_ms)
 
 
-def create_missing(bootstrap: str, wanted: Mapping[str, int], timeout_ms: int) -> None:
+def create_missing(cluster: KafkaCluster, wanted: Mapping[str, int], timeout_ms: int) -> None:
     """Creates those of `wanted` (name: partitions) the broker lacks; raises Unavailable."""
-    admin = AdminClient(client_config(bootstrap), logger=log)
+    admin = AdminClient(client_config(cluster), logger=log)
     missing = _missing(admin, wanted, timeout_ms)
     if missing:
         _create(admin, {name: wanted[name] for name in missing}, timeout_ms)

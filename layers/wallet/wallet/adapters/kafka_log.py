@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from wallet.adapters.kafka_admin import (
     DEAD_LETTER_PARTITIONS,
+    KafkaCluster,
     create_missing,
     dead_letter_topic,
     ensure_topics,
@@ -30,7 +31,8 @@ from wallet.adapters.kafka_source import KafkaCommandSource
 from wallet.domain.errors import Unavailable
 from wallet.service_layer.ports import CommandLog, DeadLetters
 
-__all__ = ["KafkaCommandLog", "KafkaCommandSource", "KafkaDeadLetters", "ensure_topics"]
+__all__ = ["KafkaCluster", "KafkaCommandLog", "KafkaCommandSource", "KafkaDeadLetters",
+           "ensure_topics"]
 
 # Worst case of one append: two attempts of DELIVERY_TIMEOUT_MS + REPORT_GRACE_MS (2.5 s each)
 # around one recovery; a broker known to be down fails it in RECOVERY_TIMEOUT_MS or at once.
@@ -49,10 +51,10 @@ class AckedProducer:
     recovery runs; it raises Unavailable when the broker cannot be reached.
     """
 
-    def __init__(self, bootstrap: str, ensure_topics: Callable[[int], None]) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, cluster: KafkaCluster, ensure_topics: Callable[[int], None]) -> None:
+        self._cluster = cluster
         self._ensure_topics = ensure_topics
-        self._current = ProducerGeneration(self._bootstrap)
+        self._current = ProducerGeneration(self._cluster)
         self._recovering = threading.Lock()
         self._cooldown_until = 0.0
         self._closed = False
@@ -95,7 +97,7 @@ class AckedProducer:
             except Unavailable:
                 self._cooldown_until = time.monotonic() + RECOVERY_COOLDOWN_MS / 1000
                 raise
-            self._current = replacement = ProducerGeneration(self._bootstrap)
+            self._current = replacement = ProducerGeneration(self._cluster)
         log.info("kafka producer replaced")
         failed.close(flush_timeout_ms=0)
         return replacement
@@ -104,10 +106,10 @@ class AckedProducer:
 class KafkaCommandLog(CommandLog):
     """`append` blocks until the broker acknowledged (acks=all, idempotent) the record."""
 
-    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+    def __init__(self, cluster: KafkaCluster, topic: str, partitions: int) -> None:
         self._topic = topic
         self._producer = AckedProducer(
-            bootstrap, lambda timeout_ms: ensure_topics(bootstrap, topic, partitions, timeout_ms))
+            cluster, lambda timeout_ms: ensure_topics(cluster, topic, partitions, timeout_ms))
 
     def append(self, key: str, value: bytes) -> None:
         self._producer.deliver(self._topic, key.encode(), value)
@@ -123,10 +125,10 @@ class KafkaDeadLetters(DeadLetters):
     replay it; why it failed travels in the `reason` and `failed_at` headers.
     """
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, cluster: KafkaCluster, topic: str) -> None:
         self.topic = dead_letter_topic(topic)
-        self._producer = AckedProducer(bootstrap, lambda timeout_ms: create_missing(
-            bootstrap, {self.topic: DEAD_LETTER_PARTITIONS}, timeout_ms))
+        self._producer = AckedProducer(cluster, lambda timeout_ms: create_missing(
+            cluster, {self.topic: DEAD_LETTER_PARTITIONS}, timeout_ms))
 
     def send(self, value: bytes, reason: str) -> None:
         failed_at = datetime.now(UTC).isoformat()

@@ -16,7 +16,7 @@ import threading
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from wallet.adapters.kafka_admin import client_config, log_error
+from wallet.adapters.kafka_admin import KafkaCluster, client_config, log_error
 from wallet.service_layer.ports import LogFull
 
 DELIVERY_TIMEOUT_MS = 2_000  # message.timeout.ms: one attempt, librdkafka's retries included;
@@ -48,13 +48,13 @@ class _Delivery:
 class ProducerGeneration:
     """One librdkafka producer and the thread serving its reports."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, cluster: KafkaCluster) -> None:
         self.broken = False  # set on a fatal error or a lost broker: the next caller replaces it
         self._pending: set[_Delivery] = set()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._producer = Producer({
-            **client_config(bootstrap), "acks": "all", "enable.idempotence": True,
+            **client_config(cluster), "acks": "all", "enable.idempotence": True,
             "partitioner": "murmur2_random",  # the Java client's: every client agrees on partitions
             "linger.ms": LINGER_MS, "message.timeout.ms": DELIVERY_TIMEOUT_MS,
             "queue.buffering.max.messages": QUEUE_RECORDS_MAX,

@@ -21,7 +21,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from wallet.adapters.kafka_admin import client_config, log_error
+from wallet.adapters.kafka_admin import KafkaCluster, client_config, log_error
 from wallet.service_layer.ports import CommandSource, LogRecord
 
 # Kafka refuses sessions under its group.min.session.timeout.ms (6 s by default). Tansu lets a
@@ -51,10 +51,10 @@ def _on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
 
 
 class KafkaCommandSource(CommandSource):
-    def __init__(self, bootstrap: str, topic: str, group_id: str) -> None:
+    def __init__(self, cluster: KafkaCluster, topic: str, group_id: str) -> None:
         self._topic = topic
         self._consumer = Consumer({
-            **client_config(bootstrap), "group.id": group_id,
+            **client_config(cluster), "group.id": group_id,
             "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "session.timeout.ms": SESSION_TIMEOUT_MS,
             "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,

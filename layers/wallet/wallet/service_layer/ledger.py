@@ -10,6 +10,7 @@ state.
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from wallet.domain.codec import decode_envelope, encode_outcome
@@ -91,15 +92,26 @@ def _replay(envelope: Envelope, earlier: Outcome, now: datetime) -> Outcome | No
 EVENTS_CHANNEL = "wallet.events"
 
 
+@dataclass(frozen=True)
+class Poison:
+    """A record of the batch that can never be applied: its index in the batch, and why."""
+
+    index: int
+    reason: str
+
+
 class LedgerConsumer:
     """Decodes a polled batch, applies it, and publishes what happened.
 
     A record that can never be applied (undecodable, or failing validation) is
-    sent to the dead letters with its reason, before the batch's offsets can be
-    committed, so it neither blocks its partition nor vanishes. Publishing
-    comes after the commit and may fail: events are notifications, and waiters
-    and dashboards fall back on the store, so a pub/sub outage costs latency,
-    never money.
+    poison. `apply` skips it and names it, for an event source that is told of
+    failures (Lambda's Kafka event source mapping, `wallet bridge`, the local
+    poller) to send to its on-failure destination; `handle` sends it to the
+    dead letters itself. Either way that happens before the batch's offsets
+    can be committed, so a poison record neither blocks its partition nor
+    vanishes. Publishing comes after the commit and may fail: events are
+    notifications, and waiters and dashboards fall back on the store, so a
+    pub/sub outage costs latency, never money.
     """
 
     def __init__(
@@ -110,7 +122,31 @@ class LedgerConsumer:
         self._dead_letters, self._metrics = dead_letters, metrics
 
     def handle(self, values: Sequence[bytes]) -> list[Outcome]:
-        envelopes = [e for e in (self._decode(value) for value in values) if e is not None]
+        """Dead-letters the poison first: a dead letter that cannot be stored fails the batch."""
+        envelopes, poison = self._split(values)
+        for each in poison:
+            self._dead_letters.send(values[each.index], each.reason)
+        return self._apply(envelopes)
+
+    def apply(self, values: Sequence[bytes]) -> tuple[list[Outcome], list[Poison]]:
+        """Applies every command the batch holds and names the poison; raises if the store
+        cannot take them, so the whole batch is retried."""
+        envelopes, poison = self._split(values)
+        return self._apply(envelopes), poison
+
+    def _split(self, values: Sequence[bytes]) -> tuple[list[Envelope], list[Poison]]:
+        envelopes: list[Envelope] = []
+        poison: list[Poison] = []
+        for index, value in enumerate(values):
+            decoded = _decode(value)
+            if isinstance(decoded, Envelope):
+                envelopes.append(decoded)
+            else:
+                poison.append(Poison(index, decoded))
+                self._metrics.dead_lettered()
+        return envelopes, poison
+
+    def _apply(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
         if not envelopes:
             return []
         started = time.perf_counter()
@@ -118,15 +154,6 @@ class LedgerConsumer:
         self._metrics.batch_applied(len(envelopes), time.perf_counter() - started)
         self._publish(outcomes)
         return outcomes
-
-    def _decode(self, value: bytes) -> Envelope | None:
-        try:
-            return decode_envelope(value)
-        except ValidationError as exc:
-            log.error("poison command dead-lettered", extra={"reason": exc.message})
-            self._dead_letters.send(value, exc.message)
-            self._metrics.dead_lettered()
-            return None
 
     def _publish(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
@@ -137,3 +164,12 @@ class LedgerConsumer:
         except Unavailable:
             log.warning("events not published; waiters will read the store",
                         extra={"outcomes": len(outcomes)})
+
+
+def _decode(value: bytes) -> Envelope | str:
+    """The command a record carries, or why it is poison: the one test of poison."""
+    try:
+        return decode_envelope(value)
+    except ValidationError as exc:
+        log.error("poison command", extra={"reason": exc.message})
+        return exc.message
