@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--functions-python", default=sys.executable,
                         help="the interpreter the emulator runs functions on")
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".wallet" / "emulator" / "cache")
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "build" / "emulator-cache")
     return parser
 
 
