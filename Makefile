@@ -85,7 +85,7 @@ typecheck: install
 template-lint: $(SAM_STAMP) install
 	$(SAM_ENV) $(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint
-	$(SAM_ENV) $(SAM_VENV)/bin/sam build --build-dir $(SAM_BUILD_DIR) --cache-dir build/sam-cache
+	$(SAM_ENV) $(SAM_VENV)/bin/sam build --cached --build-dir $(SAM_BUILD_DIR) --cache-dir build/sam-cache
 
 sam-install: $(SAM_STAMP)
 

@@ -22,6 +22,6 @@ build-WalletLayer:
 
 # A function is its folder as it stands: it imports only the layer.
 build-%:
-	$(if $(COPIED),,$(error $(CURDIR) holds no function code))
+	$(if $(COPIED),,$(error $(notdir $(ARTIFACTS_DIR)): its folder holds no function code yet))
 	cp -R $(COPIED) "$(ARTIFACTS_DIR)"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
