@@ -14,6 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from wallet import bootstrap
+from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.config import Config
+from wallet.domain.access import Principal
 
 from tests.services.ports import free_port
 from tests.services.postgres import fresh_database
@@ -22,6 +26,7 @@ from tests.services.redis import shared_redis_url, unique_namespace
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR = ROOT / "localstack" / "emulator.py"
 EMULATOR_VENV = ROOT / ".venv-emulator" / "bin" / "ministack"
+TOKEN_TTL_S = 600
 REQUEST_TIMEOUT_S = 20.0  # a cold function imports the wallet first: about a second here
 
 
@@ -35,6 +40,11 @@ class Deployment:
     outputs: dict[str, str]
 
     def token_for(self, user_id: str, role: str = "user") -> str:
+        """Minted as `wallet token` does, from the secret in the deployment's data dir."""
+        secret = bootstrap.jwt_secret(Config.from_env({"WALLET_DATA_DIR": str(self.data_dir)}))
+        return JwtTokens(secret).issue(Principal(user_id, role), TOKEN_TTL_S)
+
+    def cli_token(self, user_id: str, role: str = "user") -> str:
         """Minted by `wallet token`, as an operator would: the deployment must accept it."""
         minted = subprocess.run(
             [str(Path(sys.executable).parent / "wallet"), "token", user_id, "--role", role],

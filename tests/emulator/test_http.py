@@ -28,8 +28,8 @@ def test_a_deposit_commits_and_shows_in_the_balance(api: httpx.Client,
     response = deposit(api, emulator, user, "120.25")
     assert response.status_code == 201, response.text
     assert (response.json()["status"], response.json()["balanceAfter"]) == ("committed", "120.25")
-    balance = api.get(f"/wallet/balance/{user}", headers=bearer(emulator.token_for(user)))
-    assert balance.status_code == 200, balance.text
+    balance = api.get(f"/wallet/balance/{user}", headers=bearer(emulator.cli_token(user)))
+    assert balance.status_code == 200, balance.text  # `wallet token` minted what it accepts
     assert balance.json()["balance"] == "120.25"
 
 
