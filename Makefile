@@ -13,8 +13,21 @@ FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/d
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The emulator (ministack) and the template's linters each have a venv of their own: ministack
+# pins botocore exactly, aws-sam-cli needs a newer one. See docs/DEPLOYMENT.md.
+EMULATOR_VENV := .venv-emulator
+EMULATOR_STAMP := $(EMULATOR_VENV)/.installed-stamp
+EMULATOR_PORT ?= 4566
+EMULATOR_KAFKA_PORT ?= 19092
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
+SAM_BUILD_DIR := build/sam
+# cfn-lint and sam need a region and nothing else: no credentials, no network.
+SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 PIP_PYTHON=$(abspath $(BIN)/python)
+
 .PHONY: run run-services test install dashboard frontend-test browser lint typecheck \
-	unit integration e2e browser-e2e bench bench-smoke pgbench clean
+	unit integration e2e browser-e2e bench bench-smoke pgbench clean \
+	emulator emulator-stop emulator-install template-lint sam-install
 
 run: install dashboard
 	$(BIN)/wallet serve
@@ -24,7 +37,7 @@ run: install dashboard
 run-services: install dashboard
 	$(BIN)/wallet services
 
-test: install lint typecheck dashboard frontend-test browser
+test: install lint typecheck template-lint emulator-install dashboard frontend-test browser
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
 
@@ -59,12 +72,44 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 lint: install
-	$(BIN)/ruff check layers runtime functions tests bench
+	$(BIN)/ruff check layers runtime functions tests bench localstack
 
 # bench/ is scripts run from their folder (python bench/run.py), not a package: its own pass.
 typecheck: install
 	$(BIN)/mypy
 	MYPYPATH=layers/wallet:runtime:bench $(BIN)/mypy --strict --explicit-package-bases bench/*.py
+	MYPYPATH=layers/wallet:runtime $(BIN)/mypy --strict --explicit-package-bases localstack/emulator.py
+
+# template.yaml as AWS would take it: both linters, then sam build (infra/sam-build.mk), into a
+# git-ignored folder.
+template-lint: $(SAM_STAMP) install
+	$(SAM_ENV) $(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint
+	$(SAM_ENV) $(SAM_VENV)/bin/sam build --cached --build-dir $(SAM_BUILD_DIR) --cache-dir build/sam-cache
+
+sam-install: $(SAM_STAMP)
+
+$(SAM_STAMP): infra/requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
+emulator-install: $(EMULATOR_STAMP)
+
+$(EMULATOR_STAMP): infra/requirements-emulator.txt
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-emulator.txt
+	touch $@
+
+# ministack, Tansu and the Kafka feeder in the background, the machine's PostgreSQL (database
+# wallet_emulator) and Redis (namespace wallet-emulator), template.yaml deployed; prints the
+# URLs and an operator token and writes them to .wallet/emulator.json. Re-run to redeploy.
+emulator: install emulator-install
+	EMULATOR_PORT=$(EMULATOR_PORT) EMULATOR_KAFKA_PORT=$(EMULATOR_KAFKA_PORT) \
+		$(BIN)/python localstack/emulator.py up
+
+emulator-stop:
+	@[ -x $(BIN)/python ] || exit 0; $(BIN)/python localstack/emulator.py down
 
 unit: install
 	$(BIN)/pytest tests/unit
@@ -101,4 +146,4 @@ bench-smoke: install
 	$(BIN)/python bench/check.py $(SMOKE_RESULTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist
+	rm -rf $(VENV) $(EMULATOR_VENV) $(SAM_VENV) build .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist

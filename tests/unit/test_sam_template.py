@@ -11,6 +11,8 @@ from wallet.config import Config
 from wallet_runtime.functions import CONSUMER, HTTP_ROUTES, RELAY
 
 ROOT = Path(__file__).resolve().parents[2]
+CONSUMER_RESOURCE = "LedgerConsumerFunction"
+FAN_OUT = "ws_fanout"  # the relay's fan-out on AWS: fed by SQS, has no local runtime role
 LAMBDA_KAFKA_BATCH_SIZE_MAX = 10_000  # what a Kafka event source mapping accepts
 SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:\$\{(\w+)\}\}\}")
 SECRET_KEYS = ("WALLET_JWT_SECRET", "WALLET_DATABASE_URL", "WALLET_REDIS_URL")
@@ -97,9 +99,30 @@ def environment() -> dict[str, Any]:
 
 
 def consumer_source() -> dict[str, Any]:
-    consumer = next(p for p in functions().values() if p["CodeUri"].endswith(f"{CONSUMER}/"))
-    found: dict[str, Any] = consumer["Events"]["Commands"]
-    return found
+    """The consumer's Kafka event source mapping (a plain resource: its SASL entry is optional)."""
+    mappings = [body["Properties"] for body in resources().values()
+                if body["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 1
+    assert mappings[0]["FunctionName"] == {"Ref": CONSUMER_RESOURCE}
+    return mappings[0]
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: body["Properties"] for name, body in resources().items()
+            if body["Type"] == kind}
+
+
+def function_of_integration(name: str) -> str:
+    """The logical id of the function behind an HTTP integration."""
+    uri = of_type("AWS::ApiGatewayV2::Integration")[name]["IntegrationUri"]
+    function: str = uri["Fn::GetAtt"].split(".")[0]
+    return function
+
+
+def deployed_environment() -> dict[str, Any]:
+    """What a deployment with the parameter defaults sets: no SASL, so none of its keys."""
+    return {key: value for key, value in environment().items()
+            if isinstance(value, str) or "Fn::If" not in value}
 
 
 def resolve(value: Any) -> str:
@@ -114,52 +137,75 @@ def resolve(value: Any) -> str:
     return SAMPLE_SECRETS[match.group(1)]
 
 
-def test_every_local_route_is_an_http_api_event_of_its_function() -> None:
+def test_every_local_route_is_an_explicit_route_to_its_function() -> None:
+    """Explicit resources, not SAM HttpApi events: an emulator ignores their OpenAPI body."""
     declared = set()
-    for properties in functions().values():
-        folder = Path(properties["CodeUri"]).name
-        for event in properties.get("Events", {}).values():
-            if event["Type"] == "HttpApi":
-                declared.add((event["Properties"]["Method"], event["Properties"]["Path"], folder))
+    for route in of_type("AWS::ApiGatewayV2::Route").values():
+        if route["ApiId"] != {"Ref": "HttpApi"}:
+            continue
+        method, path = route["RouteKey"].split(" ")
+        integration = route["Target"]["Fn::Sub"].removeprefix("integrations/${").rstrip("}")
+        folder = Path(functions()[function_of_integration(integration)]["CodeUri"]).name
+        declared.add((method, path, folder))
     assert declared == set(HTTP_ROUTES)
+    assert not any(event["Type"] == "HttpApi" for p in functions().values()
+                   for event in p.get("Events", {}).values())
+
+
+def test_every_http_integration_is_a_v2_proxy_its_function_may_be_invoked_by() -> None:
+    permitted = {p["FunctionName"]["Ref"] for p in of_type("AWS::Lambda::Permission").values()}
+    for name, integration in of_type("AWS::ApiGatewayV2::Integration").items():
+        if integration["ApiId"] == {"Ref": "HttpApi"}:
+            assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == (
+                "AWS_PROXY", "2.0")
+            assert function_of_integration(name) in permitted
+
+
+def test_the_http_api_serves_its_default_stage_as_deployed() -> None:
+    stages = [s for s in of_type("AWS::ApiGatewayV2::Stage").values()
+              if s["ApiId"] == {"Ref": "HttpApi"}]
+    assert stages == [{"ApiId": {"Ref": "HttpApi"}, "StageName": "$default", "AutoDeploy": True}]
 
 
 def test_every_function_folder_has_a_handler_and_is_deployed() -> None:
     folders = {Path(p["CodeUri"]).name for p in functions().values()}
-    assert folders == {name for _, _, name in HTTP_ROUTES} | {CONSUMER, RELAY}
+    assert folders == {name for _, _, name in HTTP_ROUTES} | {CONSUMER, RELAY, FAN_OUT}
     for folder in folders:
         source = (ROOT / "functions" / folder / "app.py").read_text()
         assert "def handler(event" in source
 
 
 def test_the_consumer_reads_the_command_topic_from_kafka_as_its_group() -> None:
-    source = consumer_source()
-    assert source["Type"] == "SelfManagedKafka"
-    properties = source["Properties"]
+    properties = consumer_source()
     assert properties["Topics"] == [environment()["WALLET_KAFKA_TOPIC"]]
-    assert properties["ConsumerGroupId"] == environment()["WALLET_KAFKA_GROUP"]
-    assert properties["KafkaBootstrapServers"] == {
+    assert properties["SelfManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == \
+        environment()["WALLET_KAFKA_GROUP"]
+    assert properties["SelfManagedEventSource"]["Endpoints"]["KafkaBootstrapServers"] == {
         "Fn::Split": [",", environment()["WALLET_KAFKA_BOOTSTRAP"]]}
 
 
 def test_the_consumer_starts_a_new_group_at_the_oldest_command_in_bounded_batches() -> None:
-    properties = consumer_source()["Properties"]
+    properties = consumer_source()
     assert properties["StartingPosition"] == "TRIM_HORIZON"
     batch = parameters()[properties["BatchSize"]["Ref"]]
     assert 1 <= batch["MinValue"] <= batch["Default"] <= batch["MaxValue"]
     assert batch["MaxValue"] <= LAMBDA_KAFKA_BATCH_SIZE_MAX
 
 
-def test_a_failed_batch_is_retried_not_skipped() -> None:
-    """Poison records go to <topic>.dlq from the function; the mapping must never drop a batch."""
-    properties = consumer_source()["Properties"]
-    assert not {"DestinationConfig", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds"} \
-        & set(properties)
+def test_a_poison_record_is_reported_alone_and_dead_lettered_to_the_dlq_topic() -> None:
+    """The consumer names failed records; after bounded retries they go to <topic>.dlq, not away."""
+    properties = consumer_source()
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    retries = parameters()[properties["MaximumRetryAttempts"]["Ref"]]
+    assert 0 <= retries["MinValue"] <= retries["Default"] <= retries["MaxValue"]
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::Sub": "kafka://${KafkaTopic}.dlq"}
+    assert "MaximumRecordAgeInSeconds" not in properties  # age alone never drops a command
 
 
 def test_the_event_source_polls_from_the_functions_vpc() -> None:
-    access = consumer_source()["Properties"]["SourceAccessConfigurations"]
-    kinds = [entry["Type"] for entry in access]
+    access = consumer_source()["SourceAccessConfigurations"]
+    kinds = [entry["Type"] for entry in access if "Type" in entry]
     assert kinds.count("VPC_SUBNET") >= 2 and "VPC_SECURITY_GROUP" in kinds
     vpc = template()["Globals"]["Function"]["VpcConfig"]
     assert vpc["SubnetIds"] == {"Ref": "SubnetIds"}
@@ -168,8 +214,20 @@ def test_the_event_source_polls_from_the_functions_vpc() -> None:
 
 
 def test_the_functions_set_only_keys_config_reads_and_every_engine_key() -> None:
-    assert set(environment()) <= keys_config_reads()
+    own = {key for p in functions().values()
+           for key in p.get("Environment", {}).get("Variables", {})}
+    assert set(environment()) | own <= keys_config_reads()
     assert set(ENGINE_KEYS) <= set(environment())
+
+
+def test_kafka_security_reaches_every_function_and_sasl_only_with_sasl_ssl() -> None:
+    assert parameters()["KafkaSecurityProtocol"]["AllowedValues"] == [
+        "PLAINTEXT", "SSL", "SASL_SSL"]
+    assert environment()["WALLET_KAFKA_SECURITY_PROTOCOL"] == {"Ref": "KafkaSecurityProtocol"}
+    for key, parameter in (("WALLET_KAFKA_SASL_MECHANISM", "KafkaSaslMechanism"),
+                           ("WALLET_KAFKA_SASL_SECRET_ARN", "KafkaSaslSecretArn")):
+        assert environment()[key] == {"Fn::If": [
+            "KafkaUsesSasl", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
 
 
 @pytest.mark.parametrize("key", SECRET_KEYS)
@@ -185,7 +243,7 @@ def test_a_secret_comes_from_secrets_manager_or_a_no_echo_parameter(key: str) ->
 
 
 def test_the_deployed_environment_is_a_valid_config_with_the_local_defaults() -> None:
-    deployed = Config.from_env({key: resolve(v) for key, v in environment().items()})
+    deployed = Config.from_env({key: resolve(v) for key, v in deployed_environment().items()})
     local = Config.from_env({})
     assert (deployed.kafka_topic, deployed.kafka_group, deployed.redis_namespace) == (
         local.kafka_topic, local.kafka_group, local.redis_namespace)
@@ -193,10 +251,60 @@ def test_the_deployed_environment_is_a_valid_config_with_the_local_defaults() ->
 
 
 def test_the_consumer_may_run_one_batch_per_partition() -> None:
-    consumer = next(p for p in functions().values() if p["CodeUri"].endswith(f"{CONSUMER}/"))
+    consumer = functions()[CONSUMER_RESOURCE]
     assert consumer["ReservedConcurrentExecutions"] == environment()["WALLET_LOG_PARTITIONS"]
 
 
 def test_the_layer_is_the_shared_package() -> None:
     layer = resources()["WalletLayer"]["Properties"]
     assert (ROOT / layer["ContentUri"] / "wallet" / "__init__.py").is_file()
+
+
+def test_the_connections_table_is_the_relay_contracts_registry() -> None:
+    """/work/notes/relay-contract.md: the key, the index the fan-out queries, the TTL."""
+    (table,) = of_type("AWS::DynamoDB::Table").values()
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert (index["IndexName"], index["KeySchema"]) == (
+        "audience-index", [{"AttributeName": "audience", "KeyType": "HASH"}])
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_committed_events_reach_the_fan_out_through_a_queue_with_a_dead_letter_queue() -> None:
+    fan_out = functions()["WsFanOutFunction"]
+    (event,) = fan_out["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": "EventsQueue.Arn"}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources()["EventsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": "EventsDeadLetterQueue.Arn"}
+    consumer = functions()[CONSUMER_RESOURCE]["Environment"]["Variables"]
+    assert consumer["WALLET_EVENTS_QUEUE_URL"] == {"Ref": "EventsQueue"}
+
+
+@pytest.mark.parametrize("name", ["WsRelayFunction", "WsFanOutFunction"])
+def test_the_relay_functions_reach_the_registry_and_the_management_api(name: str) -> None:
+    properties = functions()[name]
+    variables = properties["Environment"]["Variables"]
+    assert variables["WALLET_CONNECTIONS_TABLE"] == {"Ref": "ConnectionsTable"}
+    assert "Fn::If" in variables["WALLET_WEBSOCKET_ENDPOINT"]
+    actions = [statement["Action"] for policy in properties["Policies"] if "Statement" in policy
+               for statement in policy["Statement"]]
+    assert "execute-api:ManageConnections" in actions
+    assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ConnectionsTable"}}} in \
+        properties["Policies"]
+
+
+def test_the_relay_hangs_up_expired_sockets_every_minute() -> None:
+    (event,) = functions()["WsRelayFunction"]["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    assert event["Properties"]["Input"] == '{"source": "wallet.expiry"}'
+
+
+def test_the_outputs_give_the_urls_and_what_the_bridge_and_the_emulator_need() -> None:
+    assert {"ApiUrl", "WebSocketUrl", "WebSocketManagementEndpoint", "LedgerConsumerFunctionName",
+            "ConnectionsTable", "EventsQueueUrl", "HttpApiId", "WebSocketApiId"} <= set(
+        template()["Outputs"])
