@@ -49,7 +49,6 @@ POLL_INTERVAL_S = 0.1
 PROBE_TIMEOUT_S = 1.0
 # The first line each command feeder prints once it has joined the consumer group.
 BRIDGE_READY = "bridge ready"
-CONSUMER_READY = "Wallet consumer running"
 Probe = Callable[[], bool]
 # Tansu keeps nothing on disk, so there is nothing to shut down gracefully, and it takes 5 s
 # to act on SIGTERM; the others finish their work in hand on SIGTERM.
@@ -139,22 +138,12 @@ def up(settings: Settings) -> dict[str, str]:
 
 
 def feeder_command(settings: Settings, function_name: str) -> tuple[list[str], str]:
-    """What feeds the consumer function from Kafka, where no event source mapping runs.
-
-    `wallet bridge`, the stand-in for Lambda's Kafka event source mapping, invokes
-    the deployed function. A checkout without it falls back to the local runtime's
-    consumer role, which applies the same log to the same database directly: the
-    HTTP API then works, but the deployed consumer function is not exercised.
-    """
+    """What feeds the consumer function from Kafka, where no event source mapping runs:
+    `wallet bridge`, the stand-in for Lambda's Kafka event source mapping, which invokes
+    the deployed function through the emulator's Lambda API."""
     wallet = str(Path(sys.executable).parent / "wallet")
-    if _has_bridge(wallet):
-        return ([wallet, "bridge", "--function-name", function_name,
-                 "--endpoint-url", settings.endpoint], BRIDGE_READY)
-    return [wallet, "serve", "--role", "consumer"], CONSUMER_READY
-
-
-def _has_bridge(wallet: str) -> bool:
-    return subprocess.run([wallet, "bridge", "--help"], capture_output=True).returncode == 0
+    return ([wallet, "bridge", "--function-name", function_name,
+             "--endpoint-url", settings.endpoint], BRIDGE_READY)
 
 
 def _ministack_argv() -> list[str]:
