@@ -33,13 +33,8 @@ from confluent_kafka import (
     Message,
     TopicPartition,
 )
-from wallet.adapters.kafka_admin import KafkaCluster, client_config, log_error
-from wallet.adapters.kafka_source import (
-    ASSIGNMENT_STRATEGY,
-    HEARTBEAT_INTERVAL_MS,
-    MAX_POLL_INTERVAL_MS,
-    SESSION_TIMEOUT_MS,
-)
+from wallet.adapters.kafka_admin import KafkaCluster, log_error
+from wallet.adapters.kafka_source import group_member_config
 from wallet.entrypoints.kafka_event import REPORTED_REASON, failed_identifiers, partition_key
 from wallet.service_layer.ports import DeadLetters
 
@@ -68,12 +63,7 @@ class Bridge:
         self.stopping = threading.Event()
         self.ready = threading.Event()
         self._consumer = Consumer({
-            **client_config(cluster), "group.id": group,
-            "enable.auto.commit": False, "auto.offset.reset": "earliest",
-            "session.timeout.ms": SESSION_TIMEOUT_MS,
-            "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
-            "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
-            "partition.assignment.strategy": ASSIGNMENT_STRATEGY,
+            **group_member_config(cluster, group),
             "error_cb": lambda error: log_error("kafka consumer error", error), "logger": log})
         self._consumer.subscribe([topic], on_assign=self._on_assign)
 

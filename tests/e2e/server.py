@@ -1,5 +1,7 @@
 """Starts `wallet serve` as a real process and mints tokens the way any client would."""
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -9,6 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -92,3 +95,12 @@ def wait_until(condition: object, timeout_s: float = 5.0, interval_s: float = 0.
 
 def client(server: Server) -> httpx.Client:
     return httpx.Client(base_url=server.url, timeout=30)
+
+
+async def next_event(socket: Any, user: str, deadline_s: float) -> dict[str, Any]:
+    """The next balanceUpdated for `user` on a websocket; a timeout past the deadline fails."""
+    async with asyncio.timeout(deadline_s):
+        while True:
+            message: dict[str, Any] = json.loads(await socket.recv())
+            if message.get("event") == "balanceUpdated" and message["userId"] == user:
+                return message

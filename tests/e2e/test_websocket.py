@@ -3,13 +3,12 @@
 import asyncio
 import json
 import time
-from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from tests.e2e.server import Server, auth, token, unique
+from tests.e2e.server import Server, auth, next_event, token, unique
 
 EVENT_DEADLINE_S = 1.0
 
@@ -17,14 +16,6 @@ EVENT_DEADLINE_S = 1.0
 def ws_url(server: Server, bearer: str) -> str:
     return server.url.replace("http://", "ws://") + f"/ws?token={bearer}"
 
-
-async def next_event(socket: Any, user: str, deadline_s: float) -> dict[str, Any]:
-    """The next balanceUpdated for `user`, or a timeout."""
-    async with asyncio.timeout(deadline_s):
-        while True:
-            message = json.loads(await socket.recv())
-            if message.get("event") == "balanceUpdated" and message["userId"] == user:
-                return message
 
 
 async def post(server: Server, path: str, body: dict[str, str], user: str) -> httpx.Response:

@@ -7,15 +7,13 @@ registry) and the Kafka bridge (i10-kafka) so the deployed consumer publishes to
 """
 
 import asyncio
-import json
 import time
-from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from tests.e2e.server import unique
+from tests.e2e.server import next_event, unique
 from tests.emulator.aws import call
 from tests.emulator.conftest import REQUEST_TIMEOUT_S, Deployment
 
@@ -38,14 +36,6 @@ async def deposit(emulator: Deployment, user: str, amount: str) -> httpx.Respons
         return await client.post("/wallet/deposit", json={"userId": user, "amount": amount},
                                  headers={"Authorization": f"Bearer {emulator.token}"})
 
-
-async def next_event(socket: Any, user: str, deadline_s: float) -> dict[str, Any]:
-    """The next balanceUpdated for `user`; a timeout past the deadline fails the test."""
-    async with asyncio.timeout(deadline_s):
-        while True:
-            message = json.loads(await socket.recv())
-            if message.get("event") == "balanceUpdated" and message["userId"] == user:
-                return message
 
 
 def test_balance_updated_arrives_within_two_seconds_of_the_201(emulator: Deployment) -> None:

@@ -50,19 +50,26 @@ def _on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
     log.info("partitions revoked", extra={"partitions": sorted(p.partition for p in partitions)})
 
 
+def group_member_config(cluster: KafkaCluster, group_id: str) -> dict[str, object]:
+    """A member of a consumer group that commits by hand, only what it has applied, and
+    starts a new group from the oldest command still on the log, never skipping one."""
+    return {
+        **client_config(cluster), "group.id": group_id,
+        "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+        "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
+        "partition.assignment.strategy": ASSIGNMENT_STRATEGY}
+
+
 class KafkaCommandSource(CommandSource):
     def __init__(self, cluster: KafkaCluster, topic: str, group_id: str) -> None:
         self._topic = topic
         self._consumer = Consumer({
-            **client_config(cluster), "group.id": group_id,
-            "enable.auto.commit": False, "auto.offset.reset": "earliest",
-            "session.timeout.ms": SESSION_TIMEOUT_MS,
-            "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
-            "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
+            **group_member_config(cluster, group_id),
             "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
             "topic.metadata.refresh.interval.ms": METADATA_REFRESH_INTERVAL_MS,
-            "partition.assignment.strategy": ASSIGNMENT_STRATEGY, "enable.partition.eof": False,
-            "error_cb": _on_error, "logger": log})
+            "enable.partition.eof": False, "error_cb": _on_error, "logger": log})
         self._joined = threading.Event()
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=_on_revoke)
         self._closed = False
