@@ -37,7 +37,7 @@ run: install dashboard
 run-services: install dashboard
 	$(BIN)/wallet services
 
-test: install lint typecheck template-lint emulator-install dashboard frontend-test browser
+test: install audit lint typecheck template-lint emulator-install dashboard frontend-test browser
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
 
