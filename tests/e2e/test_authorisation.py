@@ -118,6 +118,21 @@ def test_each_party_to_a_transfer_sees_only_their_own_balance(
     assert sides <= set(view(wallets.operator, "operator"))
 
 
+def test_a_user_id_that_differs_only_in_case_is_another_wallet(
+        api: httpx.Client, wallets: Wallets) -> None:
+    """Ids compare byte for byte in every store: OWNER-x is a stranger to owner-x's money."""
+    twin = wallets.owner.upper()
+    assert twin != wallets.owner
+    headers = {"Authorization": f"Bearer {mint(twin, 'user')}"}
+    balance = api.get(f"/wallet/balance/{twin}", headers=headers)
+    assert (balance.status_code, balance.json()["balances"]) == (200, {})
+    history = api.get(f"/wallet/history/{twin}", headers=headers)
+    assert (history.status_code, history.json()["items"]) == (200, [])
+    found = api.get(f"/wallet/transactions/{wallets.owner_deposit}", headers=headers)
+    assert found.status_code == 404
+    assert api.get(f"/wallet/balance/{wallets.owner}", headers=headers).status_code == 403
+
+
 async def refusal(url: str) -> tuple[int, Any]:
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(url):
