@@ -133,6 +133,33 @@ def test_a_user_id_that_differs_only_in_case_is_another_wallet(
     assert api.get(f"/wallet/balance/{wallets.owner}", headers=headers).status_code == 403
 
 
+def test_extra_fields_and_parameters_never_point_at_another_wallet(
+        api: httpx.Client, wallets: Wallets) -> None:
+    """Only the documented field names the wallet: a stray `userId` elsewhere is ignored or
+    refused, and the owner's balance is untouched by anything the stranger sends."""
+    stranger, owner = wallets.stranger, wallets.owner
+    headers = {"Authorization": f"Bearer {mint(stranger, 'user')}"}
+    before = api.get(f"/wallet/balance/{owner}", headers={
+        "Authorization": f"Bearer {mint(owner, 'user')}"}).json()
+    for path in (f"/wallet/history/{stranger}", f"/wallet/balance/{stranger}"):
+        for name in ("userId", "user_id", "accountId"):
+            read = api.get(path, params={name: owner}, headers=headers)
+            assert read.status_code == 200 and owner not in read.text, (path, name)
+    for path, body in (
+            ("/wallet/payout", {"userId": owner, "amount": "0.01", "user_id": stranger}),
+            ("/wallet/deposit", {"userId": owner, "amount": "0.01", "fromUserId": stranger}),
+            ("/wallet/transfer", {"fromUserId": owner, "toUserId": stranger, "amount": "0.01",
+                                  "userId": stranger})):
+        moved = api.post(path, json=body, headers=headers)
+        assert moved.status_code == 403, (path, moved.text)
+    form = api.post("/wallet/payout", content=f"userId={stranger}&userId={owner}&amount=0.01",
+                    headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 400 and form.json()["error"]["field"] == "userId"
+    after = api.get(f"/wallet/balance/{owner}", headers={
+        "Authorization": f"Bearer {mint(owner, 'user')}"}).json()
+    assert after == before
+
+
 async def refusal(url: str) -> tuple[int, Any]:
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(url):
