@@ -19,6 +19,11 @@ from tests.services.postgres import fresh_database
 from tests.services.redis import shared_redis_url, unique_namespace
 
 EMBEDDED, SERVICES = "embedded", "kafka+postgres+redis"
+# The security suites send many refused requests from one address on purpose, and the rate
+# limits have tests of their own: these servers set the limits out of reach.
+UNTHROTTLED = {"WALLET_RATE_LIMIT_USER_PER_S": "100000", "WALLET_RATE_LIMIT_USER_BURST": "100000",
+               "WALLET_RATE_LIMIT_OPERATOR_PER_S": "0",
+               "WALLET_RATE_LIMIT_UNAUTHENTICATED_PER_S": "100000"}
 
 
 class Engine:
@@ -55,6 +60,14 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 def server(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with engine.environment() as env:
         running = Server(Path(tmp_path_factory.mktemp("wallet")), env).start()
+        yield running
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def unthrottled(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with engine.environment() as env:
+        running = Server(Path(tmp_path_factory.mktemp("unthrottled")), env | UNTHROTTLED).start()
         yield running
         running.stop()
 

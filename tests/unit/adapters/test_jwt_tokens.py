@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.domain.access import Principal
 from wallet.domain.errors import Unauthorized
@@ -217,3 +221,69 @@ def test_a_refused_token_is_refused_again() -> None:
         with pytest.raises(Unauthorized):
             tokens.verify(token)
     assert tokens.verified_count() == 0
+
+
+# Forgeries an attacker builds by hand: RS/HS confusion, a tampered payload, `none` in any case.
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PUBLIC_PEM = RSA_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def hmac_token(header: dict[str, Any], body: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 by hand: PyJWT will not key HMAC with a PEM, an attacker will."""
+    signing_input = f"{segment(header)}.{segment(body)}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+def test_the_hand_made_signer_makes_tokens_that_pass() -> None:
+    """Guards the forgeries below: with the right header and key they would be accepted."""
+    assert TOKENS.verify(hmac_token({"alg": "HS256", "typ": "JWT"}, claims(),
+                                    SECRET.encode())) == ALICE
+
+
+def test_a_token_signed_with_rs256_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(jwt.encode(claims(role="operator"), RSA_KEY, algorithm="RS256"))
+
+
+def test_an_hs256_token_keyed_with_a_public_key_pem_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(hmac_token({"alg": "HS256", "typ": "JWT"}, claims(), PUBLIC_PEM))
+
+
+def test_an_rs256_header_over_an_hmac_with_the_real_secret_is_refused() -> None:
+    """The signature is right for HS256: only the algorithm the header names is wrong."""
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(hmac_token({"alg": "RS256", "typ": "JWT"}, claims(), SECRET.encode()))
+
+
+@pytest.mark.parametrize("change", [{"role": "operator"}, {"sub": "bob"},
+                                    {"exp": int(time.time()) + 86_400}], ids=repr)
+def test_a_tampered_payload_under_a_genuine_signature_is_refused(change: dict[str, Any]) -> None:
+    header, _, signature = signed(claims()).split(".")
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(f"{header}.{segment(claims(**change))}.{signature}")
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
+@pytest.mark.parametrize("keep_signature", [False, True])
+def test_alg_none_in_any_case_is_refused(alg: str, keep_signature: bool) -> None:
+    genuine = signed(claims()).split(".")
+    token = ".".join([segment({"alg": alg, "typ": "JWT"}), genuine[1],
+                      genuine[2] if keep_signature else ""])
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(token)
+
+
+def test_a_genuine_header_and_payload_with_no_signature_is_refused() -> None:
+    header, payload, _ = signed(claims()).split(".")
+    with pytest.raises(Unauthorized):
+        TOKENS.verify(f"{header}.{payload}.")
+
+
+def test_a_token_whose_exp_is_this_second_is_refused() -> None:
+    """`exp` is the first second the token is no longer valid (RFC 7519, 4.1.4)."""
+    clock = Clock()
+    with pytest.raises(Unauthorized, match="expired"):
+        JwtTokens(SECRET, clock=clock).verify(signed(claims(exp=int(clock.now_s))))
