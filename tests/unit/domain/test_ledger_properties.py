@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from wallet.domain.commands import LedgerCommand
 from wallet.domain.ledger import (
     BALANCE_MINOR_MAX,
+    BALANCE_MINOR_MIN,
     DEPOSITS_ACCOUNT,
     PAYOUTS_ACCOUNT,
     SYSTEM_ACCOUNTS,
@@ -29,7 +31,15 @@ from wallet.domain.ledger import (
 )
 
 from ..fakes import NOW
-from .ledger_model import AMOUNTS, COMMITTED, CURRENCIES, USERS, LedgerModel, commands
+from .ledger_model import (
+    AMOUNTS,
+    COMMITTED,
+    CURRENCIES,
+    DEPOSITED_MAX,
+    USERS,
+    LedgerModel,
+    commands,
+)
 
 EXAMPLES = 100
 STEPS_PER_EXAMPLE_MAX = 30
@@ -38,10 +48,29 @@ KEYS = tuple(itertools.product(ACCOUNTS, CURRENCIES))
 # The Book also meets amounts no balance can hold: the codec refuses them first, but the
 # Book must still refuse, not post, them.
 BOOK_AMOUNTS = st.one_of(AMOUNTS, st.just(BALANCE_MINOR_MAX + 1))
+# What a batch may load: nothing, a little, or nearly the limit, so the limits of the system
+# accounts, too, are a step or two away.
+OPENING_BALANCES = st.one_of(st.just(0), st.integers(0, 1000),
+                             st.integers(BALANCE_MINOR_MAX - 1000, BALANCE_MINOR_MAX))
+
+
+@st.composite
+def openings(draw: st.DrawFn) -> dict[BalanceKey, int]:
+    """Balances some history could have left: what users hold and what was paid out came in
+    through the deposits account, which owes the world at most DEPOSITED_MAX."""
+    balances: dict[BalanceKey, int] = {}
+    for currency in CURRENCIES:
+        room = DEPOSITED_MAX
+        for account in draw(st.permutations((PAYOUTS_ACCOUNT, *USERS))):
+            balances[account, currency] = opening = min(draw(OPENING_BALANCES), room)
+            room -= opening
+        balances[DEPOSITS_ACCOUNT, currency] = room - DEPOSITED_MAX
+    return balances
 
 
 class BookMachine(RuleBasedStateMachine):
-    """One Book, as one long batch sees it, and the journal of what it posted."""
+    """One Book, as one long batch sees it from the balances it loaded, and the journal of
+    what it posted."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,8 +80,35 @@ class BookMachine(RuleBasedStateMachine):
         self.entry_sums: dict[BalanceKey, int] = defaultdict(int)  # credits minus debits
         self.ids = itertools.count(1)
 
+    @initialize(opening=openings())
+    def load(self, opening: dict[BalanceKey, int]) -> None:
+        self.book = Book(opening)
+        self.entry_sums.update(opening)
+        for (account, currency), balance in opening.items():
+            if account == DEPOSITS_ACCOUNT:
+                self.model.deposited[currency] = -balance
+            elif account == PAYOUTS_ACCOUNT:
+                self.model.paid_out[currency] = balance
+            else:
+                self.model.balances[account, currency] = balance
+
     @rule(command=commands(BOOK_AMOUNTS))
     def post(self, command: LedgerCommand) -> None:
+        self.check_post(command)
+
+    @rule(command=commands(st.just(1)), edge=st.sampled_from(("empties", "fills")),
+          past=st.booleans())
+    def post_at_a_limit(self, command: LedgerCommand, edge: str, past: bool) -> None:
+        """The amount that empties the debited account or fills the credited one, or one more."""
+        debited, credited = legs(command)
+        if edge == "empties":
+            floor = BALANCE_MINOR_MIN if debited in SYSTEM_ACCOUNTS else 0
+            room = self.book.balance(debited, command.currency) - floor
+        else:
+            room = BALANCE_MINOR_MAX - self.book.balance(credited, command.currency)
+        self.check_post(replace(command, amount_minor=max(1, room + past)))
+
+    def check_post(self, command: LedgerCommand) -> None:
         before = self.snapshot()
         result = self.book.post(command, f"t-{next(self.ids)}", NOW)
         verdict = result.code if isinstance(result, Rejection) else COMMITTED
