@@ -13,7 +13,7 @@ commit to byte for byte as they were.
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Envelope, LedgerCommand, request_hash
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import (
+    BALANCE_MINOR_MAX,
     DEPOSITS_ACCOUNT,
     PAYOUTS_ACCOUNT,
     SYSTEM_ACCOUNTS,
@@ -43,7 +44,7 @@ from wallet.service_layer.ledger import apply_batch
 
 from tests.services.postgres import fresh_schema
 
-from ..unit.domain.ledger_model import COMMITTED, CURRENCIES, LedgerModel, commands
+from ..unit.domain.ledger_model import COMMITTED, CURRENCIES, LIMITS, LedgerModel, commands
 from ..unit.fakes import RecordingCache
 from .support import HeldRawPostgres, RawLedger, RawSQLite, StepClock, by_account, logical_account
 
@@ -121,6 +122,17 @@ class BatchMachine(RuleBasedStateMachine):
         """New commands; `twice` repeats the first one in the batch, as a producer retry does."""
         sent = [envelope(command) for command in fresh]
         batch = (*sent, sent[0]) if twice else tuple(sent)
+        self.apply(batch)
+        return batch
+
+    @rule(target=batches, command=commands(st.just(1)), edge=st.sampled_from(LIMITS),
+          past=st.booleans())
+    def deliver_at_a_limit(self, command: LedgerCommand, edge: str,
+                           past: bool) -> tuple[Envelope, ...]:
+        """An amount that empties the debited account or fills the credited one, or one more
+        (no more than a command may carry)."""
+        amount = min(BALANCE_MINOR_MAX, max(1, self.model.room(command, edge) + past))
+        batch = (envelope(replace(command, amount_minor=amount)),)
         self.apply(batch)
         return batch
 

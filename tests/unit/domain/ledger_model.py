@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer
-from wallet.domain.ledger import BALANCE_MINOR_MAX, BALANCE_MINOR_MIN, BalanceKey
+from wallet.domain.ledger import BALANCE_MINOR_MAX, BALANCE_MINOR_MIN, BalanceKey, legs
 
 USERS = ("alice", "bob", "carol")  # three, so a transfer can go round a cycle
 CURRENCIES = ("USD", "JPY")  # two, so a slip across currencies shows
 DEPOSITED_MAX = -BALANCE_MINOR_MIN  # the deposits account owes the world at most 2**63
 PAID_OUT_MAX = BALANCE_MINOR_MAX  # the payouts account is a balance like any other
 COMMITTED = "committed"  # the verdict that is no refusal
+LIMITS = ("empties", "fills")  # the two edges of a command: see LedgerModel.room
 
 # Edge amounts weigh as much as ordinary ones: one minor unit, the largest balance, and
 # small amounts that make balances meet exactly.
@@ -77,6 +78,21 @@ class LedgerModel:
             case Transfer():
                 self.balances[command.from_user_id, currency] -= amount
                 self.balances[command.to_user_id, currency] += amount
+
+    def room(self, command: LedgerCommand, edge: str) -> int:
+        """How much the command may move before it "empties" its debited account or "fills"
+        its credited one: the amount that meets that limit exactly."""
+        assert edge in ("empties", "fills"), edge
+        currency = command.currency
+        match command, edge:
+            case Deposit(), "empties":
+                return DEPOSITED_MAX - self.deposited[currency]
+            case Payout(), "fills":
+                return PAID_OUT_MAX - self.paid_out[currency]
+        debited, credited = legs(command)
+        if edge == "empties":
+            return self.balance(debited, currency)
+        return BALANCE_MINOR_MAX - self.balance(credited, currency)
 
     def balance(self, user_id: str, currency: str) -> int:
         return self.balances.get((user_id, currency), 0)

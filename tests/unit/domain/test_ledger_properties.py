@@ -19,7 +19,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from wallet.domain.commands import LedgerCommand
 from wallet.domain.ledger import (
     BALANCE_MINOR_MAX,
-    BALANCE_MINOR_MIN,
     DEPOSITS_ACCOUNT,
     PAYOUTS_ACCOUNT,
     SYSTEM_ACCOUNTS,
@@ -36,6 +35,7 @@ from .ledger_model import (
     COMMITTED,
     CURRENCIES,
     DEPOSITED_MAX,
+    LIMITS,
     USERS,
     LedgerModel,
     commands,
@@ -96,16 +96,10 @@ class BookMachine(RuleBasedStateMachine):
     def post(self, command: LedgerCommand) -> None:
         self.check_post(command)
 
-    @rule(command=commands(st.just(1)), edge=st.sampled_from(("empties", "fills")),
-          past=st.booleans())
+    @rule(command=commands(st.just(1)), edge=st.sampled_from(LIMITS), past=st.booleans())
     def post_at_a_limit(self, command: LedgerCommand, edge: str, past: bool) -> None:
         """The amount that empties the debited account or fills the credited one, or one more."""
-        debited, credited = legs(command)
-        if edge == "empties":
-            floor = BALANCE_MINOR_MIN if debited in SYSTEM_ACCOUNTS else 0
-            room = self.book.balance(debited, command.currency) - floor
-        else:
-            room = BALANCE_MINOR_MAX - self.book.balance(credited, command.currency)
+        room = self.model.room(command, edge)
         self.check_post(replace(command, amount_minor=max(1, room + past)))
 
     def check_post(self, command: LedgerCommand) -> None:
