@@ -44,12 +44,18 @@ def envelope(command: LedgerCommand, command_id: str | None = None) -> Envelope:
     return Envelope(command_id or unique("cmd"), request_hash(command), command)
 
 
+def logical_account(stored_account_id: str) -> str:
+    """The account a stored row belongs to: a system account is kept in shards
+    ("system:deposits:3")."""
+    head, _, tail = stored_account_id.rpartition(":")
+    return head if head in SYSTEM_ACCOUNTS and tail.isdigit() else stored_account_id
+
+
 def by_account(stored: dict[BalanceKey, int]) -> dict[BalanceKey, int]:
-    """Each account's total: a system account is kept in shards ("system:deposits:3")."""
+    """Each account's total, its shards summed."""
     totals: dict[BalanceKey, int] = {}
     for (account, currency), balance in stored.items():
-        head, _, tail = account.rpartition(":")
-        key = (head if head in SYSTEM_ACCOUNTS and tail.isdigit() else account, currency)
+        key = (logical_account(account), currency)
         totals[key] = totals.get(key, 0) + balance
     return totals
 
@@ -200,6 +206,24 @@ class RawPostgres(RawLedger):
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=RAW_CONNECT_TIMEOUT_S)
+
+
+class HeldRawPostgres(RawPostgres):
+    """RawPostgres on one connection, held until `close`: for a test that reads after every
+    step, where a connection per read (some 10 ms here) would be most of its cost."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._held = self._connect()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._held.execute(_pyformat(sql), tuple(params)).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._held.execute(_pyformat(sql), tuple(params))
+
+    def close(self) -> None:
+        self._held.close()
 
 
 def _pyformat(sql: str) -> str:

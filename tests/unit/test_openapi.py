@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from importlib.resources import files
@@ -190,3 +191,61 @@ def test_docs_page_renders_bold_and_code_marks_after_escaping() -> None:
     assert "<code>Bearer &lt;token&gt;</code>" in page
     assert "<strong>&lt;b&gt;x&lt;/b&gt;</strong>" in page
     assert page.count('<p class="desc">') >= 2
+
+
+def links(spec: dict[str, Any]) -> list[tuple[dict[str, Any], str, str, dict[str, Any]]]:
+    """(source operation, status, link name, resolved link) for every link the spec declares."""
+    return [(op, status, name, resolve(spec, link))
+            for _, _, op in operations(spec)
+            for status, response in op["responses"].items()
+            for name, link in resolve(spec, response).get("links", {}).items()]
+
+
+def declared_parameters(spec: dict[str, Any], operation_id: str) -> set[tuple[str, str]]:
+    """(in, name) of every parameter the operation takes, its path item's included."""
+    for item in spec["paths"].values():
+        for method in METHODS:
+            if item.get(method, {}).get("operationId") == operation_id:
+                raw = [*item.get("parameters", []), *item[method].get("parameters", [])]
+                return {(p["in"], p["name"]) for p in (resolve(spec, r) for r in raw)}
+    raise AssertionError(f"a link names {operation_id!r}, which no operation is")
+
+
+def required_fields(spec: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    """Fields every variant of the schema requires: a link may read only what is always there."""
+    schema = resolve(spec, schema)
+    if "oneOf" in schema:
+        return set.intersection(*(required_fields(spec, s) for s in schema["oneOf"]))
+    return set(schema.get("required", []))
+
+
+def test_every_link_points_at_an_operation_and_its_parameters(spec: dict[str, Any]) -> None:
+    found = links(spec)
+    assert found, "no links: schemathesis's stateful phase would have nothing to follow"
+    for source, status, name, link in found:
+        declared = declared_parameters(spec, link["operationId"])
+        response = resolve(spec, source["responses"][status])
+        sources = {
+            "$response.body": response["content"]["application/json"]["schema"],
+            "$request.body": source["requestBody"]["content"]["application/json"]["schema"],
+        }
+        for key, expression in link["parameters"].items():
+            location, _, parameter = key.partition(".")
+            assert (location, parameter) in declared, (source["operationId"], status, name, key)
+            origin, _, pointer = expression.partition("#/")
+            assert origin in sources and "/" not in pointer, (name, expression)
+            assert pointer in required_fields(spec, sources[origin]), (name, expression)
+
+
+def test_every_write_links_to_its_transaction_and_each_wallet_it_touched(
+        spec: dict[str, Any]) -> None:
+    wallets = {"deposit": ["userId"], "payout": ["userId"],
+               "transfer": ["fromUserId", "toUserId"]}
+    for source, status in itertools.product(wallets, ("201", "202")):
+        followed = {(link["operationId"], *link["parameters"].values())
+                    for op, code, _, link in links(spec)
+                    if op["operationId"] == source and code == status}
+        expected = {("getTransaction", "$response.body#/id")} | {
+            (read, f"$request.body#/{field}") for field in wallets[source]
+            for read in ("getBalance", "getHistory")}
+        assert followed == expected, (source, status)

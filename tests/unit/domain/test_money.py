@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
-from wallet.domain.money import ExactDecimal, currency_of, format_minor, parse_amount
+from wallet.domain.money import Currency, ExactDecimal, currency_of, format_minor, parse_amount
 
 USD, JPY, KWD = currency_of("USD"), currency_of("JPY"), currency_of("KWD")
 MINOR_MAX = 10**20
@@ -163,3 +168,58 @@ def test_currency_of_names_the_field_it_was_given() -> None:
     with pytest.raises(ValidationError) as caught:
         currency_of("nope", field="WALLET_DEFAULT_CURRENCY")
     assert caught.value.field == "WALLET_DEFAULT_CURRENCY"
+
+
+# --- properties: every currency's exponent, every amount a balance can hold ------------------
+
+ROUND_TRIP_EXAMPLES = 300
+CURRENCIES = st.sampled_from(sorted(MINOR_UNIT_EXPONENTS)).map(currency_of)
+MINOR_AMOUNTS = st.one_of(st.just(1), st.just(BALANCE_MINOR_MAX), st.integers(1, 10**6),
+                          st.integers(1, BALANCE_MINOR_MAX))
+round_trips = settings(max_examples=ROUND_TRIP_EXAMPLES, deadline=None, derandomize=True,
+                       database=None)
+
+
+@round_trips
+@given(currency=CURRENCIES, minor=MINOR_AMOUNTS)
+def test_formatting_then_parsing_gives_back_every_minor_unit(currency: Currency,
+                                                            minor: int) -> None:
+    text = format_minor(minor, currency)
+    assert parse_amount(text, currency, BALANCE_MINOR_MAX) == minor
+    whole, _, fraction = text.partition(".")
+    assert len(fraction) == currency.exponent, "exactly the currency's digits, no fewer"
+    assert int(whole + fraction) == minor, "the digits are the minor units"
+    assert format_minor(-minor, currency) == f"-{text}"
+
+
+@round_trips
+@given(currency=CURRENCIES, minor=MINOR_AMOUNTS, padding=st.integers(0, 3))
+def test_parsing_then_formatting_gives_back_the_amount_as_written(
+        currency: Currency, minor: int, padding: int) -> None:
+    """Any spelling of an amount (trailing zeros, a whole number) parses to the same minor units."""
+    whole, fraction = divmod(minor, currency.scale)
+    digits = f"{fraction:0{currency.exponent}d}".rstrip("0") if currency.exponent else ""
+    written = f"{whole}.{digits}{'0' * padding}" if digits or padding else str(whole)
+    parsed = parse_amount(written, currency, BALANCE_MINOR_MAX)
+    assert parsed == minor, written
+    assert Decimal(format_minor(parsed, currency)) == Decimal(written), "the value as written"
+    if fraction == 0:
+        assert parse_amount(whole, currency, BALANCE_MINOR_MAX) == minor, "a JSON number"
+
+
+@round_trips
+@given(currency=CURRENCIES, minor=MINOR_AMOUNTS, extra=st.integers(1, 9))
+def test_a_digit_past_the_currency_exponent_is_refused(
+        currency: Currency, minor: int, extra: int) -> None:
+    text = format_minor(minor, currency)
+    inexact = f"{text}{extra}" if currency.exponent else f"{text}.{extra}"
+    with pytest.raises(ValidationError, match=currency.code):
+        parse_amount(inexact, currency, BALANCE_MINOR_MAX)
+
+
+@round_trips
+@given(digits=st.integers(0, 10**20 - 1), places=st.integers(0, 20))
+def test_an_exact_decimal_survives_its_own_text(digits: int, places: int) -> None:
+    value = ExactDecimal.parse(str(ExactDecimal(digits, places)))
+    assert value is not None
+    assert value.digits * 10**places == digits * 10**value.places, "the same number"
