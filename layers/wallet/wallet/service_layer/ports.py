@@ -15,6 +15,7 @@ from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.commands import Envelope
 from wallet.domain.events import Outcome
 from wallet.domain.ledger import BalanceKey
+from wallet.domain.rate_limits import Allowance, Rate
 
 Applied = tuple[Envelope, Outcome]
 
@@ -256,6 +257,19 @@ class Connections(abc.ABC):
     @abc.abstractmethod
     def hang_up(self, connection_id: str, code: int, reason: str) -> None:
         """Closes the client's socket with this close code; messages not yet sent are dropped."""
+
+
+class RateLimiter(abc.ABC):
+    """Token buckets by key (see domain/rate_limits.py), refilled and drawn on in one step."""
+
+    @abc.abstractmethod
+    def take(self, bucket: str, rate: Rate) -> Allowance:
+        """Takes one token if there is one. Never raises for an outage of its store: a
+        limiter that cannot reach its buckets answers from buckets of its own."""
+
+    def close(self) -> None:
+        """Releases connections; the default holds none."""
+        return None
 
 
 class Metrics:
