@@ -56,6 +56,8 @@ def test_a_user_past_the_burst_gets_429_with_retry_after(limited: Server) -> Non
         assert refused.headers["RateLimit-Remaining"] == "0"
         assert int(refused.headers["RateLimit-Reset"]) >= 1
         assert [answers[0].headers[name] for name in RATE_HEADERS[:2]] == [str(BURST), "4"]
+        scrape = api.get("/metrics", headers=auth("ops", "operator")).text
+        assert 'wallet_rate_limited_total{bucket="user"}' in scrape
         spec = api.get("/openapi.json").json()
         documented = spec["paths"]["/wallet/balance/{userId}"]["get"]["responses"]["429"]
         assert documented == {"$ref": "#/components/responses/RateLimited"}

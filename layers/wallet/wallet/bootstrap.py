@@ -154,7 +154,7 @@ def build(
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending,
                            _offloads(config, log, cache, OnThreads(blocking)))
     throttle = _throttle(config, _rate_limiter(config) if rate_limiter is None else rate_limiter,
-                         OnThreads(blocking))
+                         OnThreads(blocking), metrics)
 
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])
@@ -222,10 +222,11 @@ def _cache(config: Config) -> BalanceCache:
     return RedisBalanceCache(config.redis_url, config.redis_namespace)
 
 
-def _throttle(config: Config, limiter: RateLimiter, on_threads: Offload) -> Throttle:
+def _throttle(config: Config, limiter: RateLimiter, on_threads: Offload,
+              metrics: PrometheusMetrics) -> Throttle:
     """In-process buckets answer inline, in microseconds; Redis's wait on a thread."""
     return Throttle(limiter, config.rate_limits,
-                    inline if isinstance(limiter, MemoryRateLimiter) else on_threads)
+                    inline if isinstance(limiter, MemoryRateLimiter) else on_threads, metrics)
 
 
 def _rate_limiter(config: Config) -> RateLimiter:

@@ -11,6 +11,7 @@ from wallet import bootstrap
 from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.adapters.memory_rate_limiter import MemoryRateLimiter
+from wallet.adapters.prometheus_metrics import PrometheusMetrics
 from wallet.domain.rate_limits import Rate, RateLimits
 from wallet.entrypoints import api, ws_event
 from wallet.entrypoints.request import Request
@@ -26,12 +27,17 @@ RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
 @pytest.fixture(autouse=True)
-def limited() -> Iterator[None]:
-    throttle = Throttle(MemoryRateLimiter(), LIMITS)
+def metrics() -> Iterator[PrometheusMetrics]:
+    metrics = PrometheusMetrics()
+    throttle = Throttle(MemoryRateLimiter(), LIMITS, metrics=metrics)
     relay = Relay(MemoryConnections(RecordingSender()), JwtTokens(SECRET), throttle=throttle)
     bootstrap.install(container(wallet=stack().service, throttle=throttle, relay=relay))
-    yield
+    yield metrics
     bootstrap.install(None)
+
+
+def refusals(metrics: PrometheusMetrics, bucket: str) -> float | None:
+    return metrics.registry.get_sample_value("wallet_rate_limited_total", {"bucket": bucket})
 
 
 async def answer(request: Request, wallet: WalletService) -> api.Response:
@@ -44,7 +50,7 @@ def request(headers: dict[str, str], source_ip: str = "203.0.113.7") -> dict[str
                    answer)
 
 
-def test_a_user_gets_the_burst_then_429_in_the_envelope() -> None:
+def test_a_user_gets_the_burst_then_429_in_the_envelope(metrics: PrometheusMetrics) -> None:
     statuses = [request(bearer(ALICE))["statusCode"] for _ in range(2)]
     refused = request(bearer(ALICE))
     assert statuses == [200, 200]
@@ -53,6 +59,7 @@ def test_a_user_gets_the_burst_then_429_in_the_envelope() -> None:
     assert error["code"] == "rate_limited" and error["message"]
     assert refused["headers"]["Retry-After"] == "1"
     assert [refused["headers"][name] for name in RATE_HEADERS] == ["2", "0", "2"]
+    assert refusals(metrics, "user") == 1
 
 
 def test_an_allowed_request_says_what_is_left() -> None:
@@ -73,9 +80,10 @@ def test_operators_are_not_limited_by_default_and_get_no_rate_headers() -> None:
     assert not set(RATE_HEADERS) & set(answers[-1]["headers"])
 
 
-def test_failed_authentication_draws_on_the_address_bucket() -> None:
+def test_failed_authentication_draws_on_the_address_bucket(metrics: PrometheusMetrics) -> None:
     statuses = [request({"Authorization": "Bearer nope"})["statusCode"] for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
+    assert (refusals(metrics, "address"), refusals(metrics, "user")) == (1, None)
     assert request({}, source_ip="198.51.100.1")["statusCode"] == 401, "another address"
     assert request(bearer(ALICE))["statusCode"] == 200, "a valid user from that address"
 

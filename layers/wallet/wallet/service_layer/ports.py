@@ -291,6 +291,10 @@ class Metrics:
     def events_fanned_out(self, count: int) -> None:
         return None
 
+    def rate_limited(self, bucket_kind: str) -> None:
+        """A request refused with 429; `bucket_kind` is user, operator or address, never an id."""
+        return None
+
     def watch_waiters(self, in_flight: Callable[[], int]) -> None:
         """`in_flight` is read whenever the metrics are read, never in between."""
         return None

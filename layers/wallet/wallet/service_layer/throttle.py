@@ -11,13 +11,14 @@ from wallet.domain.access import Principal
 from wallet.domain.errors import RateLimited
 from wallet.domain.rate_limits import Allowance, Rate, RateLimits
 from wallet.service_layer.offload import Offload, inline
-from wallet.service_layer.ports import RateLimiter
+from wallet.service_layer.ports import NO_METRICS, Metrics, RateLimiter
 
 
 class Throttle:
     def __init__(self, limiter: RateLimiter, limits: RateLimits,
-                 offload: Offload = inline) -> None:
+                 offload: Offload = inline, metrics: Metrics = NO_METRICS) -> None:
         self._limiter, self._limits, self._offload = limiter, limits, offload
+        self._metrics = metrics
 
     def check(self, principal: Principal) -> Allowance | None:
         """Takes a token from this caller's bucket; None when the caller is unlimited."""
@@ -45,6 +46,7 @@ class Throttle:
     def _take(self, bucket: str, rate: Rate) -> Allowance:
         allowance = self._limiter.take(bucket, rate)
         if not allowance.allowed:
+            self._metrics.rate_limited(bucket.partition(":")[0])
             raise RateLimited(f"too many requests; retry in {allowance.retry_after_s} s",
                               allowance)
         return allowance
