@@ -101,6 +101,18 @@ def test_an_outage_falls_back_to_this_process_buckets_and_never_raises() -> None
         shared.close()
 
 
+def test_a_stalled_redis_costs_a_check_one_timeout_and_then_nothing() -> None:
+    with RedisServer() as server:
+        shared, bucket = limiter(server.url), unique("user:")
+        server.pause()  # connections are accepted, nothing answers: the slow kind of outage
+        try:
+            answers = [shared.take(bucket, ONE).allowed for _ in range(3)]
+        finally:
+            server.resume()
+        assert answers == [True, False, False], "answered from this process's buckets"
+        shared.close()
+
+
 def test_after_an_outage_the_shared_buckets_come_back() -> None:
     with RedisServer() as server:
         clock = [0.0]

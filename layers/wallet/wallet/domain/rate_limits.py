@@ -1,7 +1,7 @@
 """Token buckets: who draws on which one, how fast it refills, and what its state tells a caller.
 
-A bucket is kept as GCRA keeps it (the generic cell rate algorithm, RFC 2475's
-token bucket in another form): one number, the theoretical arrival time
+A bucket is kept as GCRA keeps it (ATM's generic cell rate algorithm, ITU-T
+I.371: a token bucket in another form): one number, the theoretical arrival time
 (TAT), the instant at which the bucket is full again. Taking a token pushes
 the TAT one interval (1 s / rate) later; a take is refused when that would
 put the TAT more than `burst` intervals ahead of now. So a bucket's whole
