@@ -82,6 +82,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--configurations", default=",".join(CONFIGURATIONS),
+                        help="comma-separated, of: " + ", ".join(CONFIGURATIONS))
     arguments = parser.parse_args()
     k6_path = k6.find_k6()
     if k6_path is None:
@@ -94,7 +96,8 @@ def main() -> int:
           f"{'CPU µs/req':>11} {'errors':>6}", flush=True)
     with tempfile.TemporaryDirectory(prefix="wallet-ratelimit-") as scratch:
         for _ in range(arguments.runs):
-            for name, engines in CONFIGURATIONS.items():
+            for name in arguments.configurations.split(","):
+                engines = CONFIGURATIONS[name]
                 for label, limits in (("off", OFF), ("on", ON), ("on", ON), ("off", OFF)):
                     got = measure(k6_path, secret, tokens, Path(scratch), {**engines, **limits},
                                   arguments.seconds)
