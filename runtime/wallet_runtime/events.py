@@ -60,13 +60,21 @@ def error_answer(error: WalletError, request: web.BaseRequest,
 
 def caller(request: web.BaseRequest, rules: RequestRules) -> Principal:
     """The request's principal, verified as every handler verifies it (or Unauthorized)."""
-    credentials = {"authorization": request.headers.get("Authorization", "")}
-    return Request({"headers": credentials}, rules).principal
+    return credentials(request, rules).principal
 
 
-def websocket_event(route_key: str, connection_id: str, **extra: Any) -> dict[str, Any]:
+def credentials(request: web.BaseRequest, rules: RequestRules) -> Request:
+    """The request as far as authenticating (and rate limiting) it goes: its token and
+    its client address."""
+    return Request({"headers": {"authorization": request.headers.get("Authorization", "")},
+                    "requestContext": {"http": {"sourceIp": request.remote or ""}}}, rules)
+
+
+def websocket_event(route_key: str, connection_id: str, source_ip: str = "",
+                    **extra: Any) -> dict[str, Any]:
     return {"requestContext": {"routeKey": route_key, "connectionId": connection_id,
-                               "eventType": route_key.strip("$").upper()}, **extra}
+                               "eventType": route_key.strip("$").upper(),
+                               "identity": {"sourceIp": source_ip}}, **extra}
 
 
 def to_response(result: dict[str, Any]) -> web.Response:

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from wallet.bootstrap import Container
 from wallet.domain.errors import MethodNotAllowed, NotFound, Unavailable, WalletError
-from wallet.entrypoints.api import Action, handle
+from wallet.entrypoints.api import Action, admit, handle
 from wallet.entrypoints.ws_event import FAN_OUT_SOURCE
 from wallet.service_layer.ledger import EVENTS_CHANNEL
 
@@ -27,7 +27,7 @@ from wallet_runtime import websocket
 from wallet_runtime.dashboard import Dashboard
 from wallet_runtime.docs_page import render_docs_html
 from wallet_runtime.edge import answered_at_the_edge
-from wallet_runtime.events import caller, error_answer, http_event, request_id, to_response
+from wallet_runtime.events import credentials, error_answer, http_event, request_id, to_response
 from wallet_runtime.functions import HTTP_ROUTES, RELAY, Handler
 from wallet_runtime.http_metrics import instrument
 from wallet_runtime.sockets import Sockets
@@ -118,13 +118,15 @@ class LocalRuntime:
             if found:
                 return web.FileResponse(found)
         if API in self.parts and _under_wallet(request.path):
-            return self._unrouted_wallet(request)
+            return await self._unrouted_wallet(request)
         return error_answer(NotFound(f"no route {request.method} {request.path}"), request)
 
-    def _unrouted_wallet(self, request: web.Request) -> web.StreamResponse:
-        """Authentication first, as on every route: a stranger learns no route's name."""
+    async def _unrouted_wallet(self, request: web.Request) -> web.StreamResponse:
+        """Authentication first, as on every route: a stranger learns no route's name. And
+        rate limits, as on every route: a wrong path is no way around them."""
         try:
-            caller(request, self.container.request_rules)
+            await admit(credentials(request, self.container.request_rules),
+                        self.container.throttle)
         except WalletError as error:
             return error_answer(error, request)
         known = [method for method, path, _ in HTTP_ROUTES if _matches(path, request.path)]

@@ -37,10 +37,10 @@ async def serve(request: web.Request, sockets: Sockets, invoke: Invoke) -> web.S
     sockets.open(connection_id, socket)  # before $connect, so no event is missed
     query = {"token": request.query.get("token", "")}
     connected = await invoke(RELAY, websocket_event(
-        "$connect", connection_id, queryStringParameters=query))
+        "$connect", connection_id, request.remote or "", queryStringParameters=query))
     if connected["statusCode"] != 200:
         sockets.close(connection_id)
-        return to_response({**connected, "headers": {}})
+        return to_response({**connected, "headers": connected.get("headers") or {}})
     sockets.keep_sweeping(lambda: invoke(RELAY, {"source": EXPIRY_SOURCE}),
                           EXPIRY_SWEEP_INTERVAL_S)
     await socket.prepare(request)

@@ -19,6 +19,13 @@ import jwt
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-" + "x" * 64  # long enough for HS512 too, so no key warnings
 START_TIMEOUT_S = 30
+# Tests send many requests as one user, and every failed authentication from 127.0.0.1: the
+# harness's servers take rates far above anything a test sends, so the buckets stay in the
+# path without ever refusing. A test of the limits passes its own (test_rate_limits.py).
+RATE_LIMITS_ABOVE_ANY_TEST = {
+    "WALLET_RATE_LIMIT_USER_PER_S": "1000000", "WALLET_RATE_LIMIT_USER_BURST": "10000000",
+    "WALLET_RATE_LIMIT_UNAUTHENTICATED_PER_S": "1000000",
+    "WALLET_RATE_LIMIT_UNAUTHENTICATED_BURST": "10000000"}
 _LISTENING = re.compile(r"Wallet listening on (http://\S+)")
 _BANNER_END = "  (token valid"
 
@@ -48,7 +55,7 @@ class Server:
 
     def start(self) -> "Server":
         env = {**os.environ, "WALLET_DATA_DIR": str(self.data_dir), "WALLET_PORT": "0",
-               "WALLET_JWT_SECRET": SECRET, **self.extra_env}
+               "WALLET_JWT_SECRET": SECRET, **RATE_LIMITS_ABOVE_ANY_TEST, **self.extra_env}
         wallet = Path(sys.executable).parent / "wallet"
         self.process = subprocess.Popen(
             [str(wallet), "serve"], cwd=ROOT, env=env, text=True,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import ROOT, SECRET, read_banner
+from tests.e2e.server import RATE_LIMITS_ABOVE_ANY_TEST, ROOT, SECRET, read_banner
 from tests.services.ports import free_port_run
 
 START_TIMEOUT_S = 90
@@ -31,7 +31,7 @@ class Topology:
     def start(self) -> "Topology":
         base = free_port_run(3)
         env = {**os.environ, "WALLET_DATA_DIR": str(self.data_dir), "WALLET_PORT": str(base),
-               "WALLET_JWT_SECRET": SECRET, **self.extra_env}
+               "WALLET_JWT_SECRET": SECRET, **RATE_LIMITS_ABOVE_ANY_TEST, **self.extra_env}
         env.pop("WALLET_KAFKA_BOOTSTRAP", None)  # the supervisor runs a broker of its own
         wallet = Path(sys.executable).parent / "wallet"
         self.process = subprocess.Popen(

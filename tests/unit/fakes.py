@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from wallet.adapters.jwt_tokens import JwtTokens
+from wallet.adapters.memory_rate_limiter import MemoryRateLimiter
 from wallet.bootstrap import cursor_key
 from wallet.config import Config
 from wallet.domain.access import Principal
@@ -22,6 +23,7 @@ from wallet.domain.codec import decode_outcome
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import Outcome, TransactionCommitted
 from wallet.domain.ledger import BalanceKey
+from wallet.domain.rate_limits import UNLIMITED
 from wallet.entrypoints.request import RequestRules
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.ports import (
@@ -39,6 +41,7 @@ from wallet.service_layer.ports import (
     PubSub,
     Subscription,
 )
+from wallet.service_layer.throttle import Throttle
 from wallet.service_layer.views import entry_of
 from wallet.service_layer.waiters import OutcomeWaiters
 from wallet.service_layer.wallet import WalletService
@@ -341,11 +344,12 @@ def container(**attributes: Any) -> Any:
     """A stand-in for bootstrap.Container with what the entrypoints touch, and no SQLite.
 
     bootstrap.build always opens a database, so the edge is tested against this
-    instead: `tokens`, `config` and the `request_rules` made of them, plus whatever a
-    test adds (`wallet`, `relay`).
+    instead: `tokens`, `config` and the `request_rules` made of them, no rate limits,
+    plus whatever a test adds (`wallet`, `relay`, `throttle`).
     """
     defaults = {"tokens": JwtTokens(SECRET), "config": Config.from_env({}),
-                "cursor_key": cursor_key(SECRET)}
+                "cursor_key": cursor_key(SECRET),
+                "throttle": Throttle(MemoryRateLimiter(), UNLIMITED)}
     wired = SimpleNamespace(**{**defaults, **attributes})
     wired.request_rules = RequestRules(wired.tokens, wired.config.default_currency,
                                        wired.config.amount_minor_max, wired.cursor_key)

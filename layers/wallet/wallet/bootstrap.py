@@ -37,16 +37,19 @@ from wallet.adapters.kafka_log import (
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.adapters.memory_dead_letters import MemoryDeadLetters
+from wallet.adapters.memory_rate_limiter import MemoryRateLimiter
 from wallet.adapters.postgres import PostgresDialect
 from wallet.adapters.prometheus_metrics import PrometheusMetrics
 from wallet.adapters.redis_cache import RedisBalanceCache
 from wallet.adapters.redis_pending import RedisPendingCommands
 from wallet.adapters.redis_pubsub import RedisPubSub
+from wallet.adapters.redis_rate_limiter import RedisRateLimiter
 from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.adapters.sqs_events import QueuedPubSub, SqsEventQueue
 from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
+from wallet.domain.rate_limits import UNLIMITED
 from wallet.entrypoints.request import RequestRules
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.offload import Offload, Offloads, OnThreads, inline
@@ -58,10 +61,12 @@ from wallet.service_layer.ports import (
     DeadLetters,
     LedgerStore,
     PubSub,
+    RateLimiter,
     Subscription,
     TokenCodec,
 )
 from wallet.service_layer.relay import Relay
+from wallet.service_layer.throttle import Throttle
 from wallet.service_layer.waiters import OutcomeWaiters
 from wallet.service_layer.wallet import WalletService
 
@@ -88,6 +93,8 @@ class Container:
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # this process's own
     blocking: ThreadPoolExecutor | None = None  # runs the adapters' blocking calls
     kafka: KafkaCluster | None = None  # None: the in-process log
+    throttle: Throttle = field(  # rate limits; build() wires the configured ones
+        default_factory=lambda: Throttle(MemoryRateLimiter(), UNLIMITED))
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -112,6 +119,7 @@ class Container:
         self.pubsub.close()
         self.cache.close()
         self.store.close()
+        self.throttle.close()
         if self.blocking is not None:
             self.blocking.shutdown(wait=False, cancel_futures=True)
 
@@ -121,7 +129,7 @@ def build(
     log: CommandLog | None = None, pubsub: PubSub | None = None,
     cache: BalanceCache | None = None, connections: Connections | None = None,
     dead_letters: DeadLetters | None = None, metrics: PrometheusMetrics | None = None,
-    kafka: KafkaCluster | None = None,
+    kafka: KafkaCluster | None = None, rate_limiter: RateLimiter | None = None,
 ) -> Container:
     """Wires one process. Every engine left out is chosen by the config.
 
@@ -145,6 +153,8 @@ def build(
     blocking = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="blocking")
     wallet = WalletService(store, log, cache, waiters, config.wait_for_commit_ms, pending,
                            _offloads(config, log, cache, OnThreads(blocking)))
+    throttle = _throttle(config, _rate_limiter(config) if rate_limiter is None else rate_limiter,
+                         OnThreads(blocking), metrics)
 
     def resolve(messages: Sequence[str]) -> None:
         waiters.resolve([decode_outcome(message) for message in messages])
@@ -154,8 +164,8 @@ def build(
         config, store, log, pubsub, cache, dead_letters, tokens, wallet,
         LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
         Relay(_connections(config) if connections is None else connections, tokens,
-              config.socket_limits, metrics=metrics),
-        subscriptions, cursor_key(secret), metrics, blocking, kafka,
+              config.socket_limits, metrics=metrics, throttle=throttle),
+        subscriptions, cursor_key(secret), metrics, blocking, kafka, throttle,
     )
 
 
@@ -210,6 +220,21 @@ def _cache(config: Config) -> BalanceCache:
     if config.redis_url is None:
         return MemoryBalanceCache()
     return RedisBalanceCache(config.redis_url, config.redis_namespace)
+
+
+def _throttle(config: Config, limiter: RateLimiter, on_threads: Offload,
+              metrics: PrometheusMetrics) -> Throttle:
+    """In-process buckets answer inline, in microseconds; Redis's wait on a thread."""
+    return Throttle(limiter, config.rate_limits,
+                    inline if isinstance(limiter, MemoryRateLimiter) else on_threads, metrics)
+
+
+def _rate_limiter(config: Config) -> RateLimiter:
+    """Buckets every gateway shares when there is Redis; this process's own otherwise, and
+    those again while Redis does not answer (see redis_rate_limiter.py)."""
+    if config.redis_url is None:
+        return MemoryRateLimiter()
+    return RedisRateLimiter(config.redis_url, config.redis_namespace, MemoryRateLimiter())
 
 
 def _pubsub(config: Config, cache: BalanceCache) -> PubSub:

@@ -15,6 +15,7 @@ from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import Currency, currency_of, parse_amount, whole_number
+from wallet.domain.rate_limits import BURST_MAX, PER_S_MAX, Rate, RateLimits
 
 INTEGER_DIGITS_MAX = 9  # every integer setting's range fits in nine digits
 COMMANDS_TOPIC = "wallet.commands"  # the log's default name, for Kafka and Lambda events alike
@@ -28,6 +29,7 @@ _SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
 KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+BURST_PER_RATE = 2  # an unset burst is two seconds' worth: the users' default, 100 at 50/s
 SECRET_LENGTH_MIN = 32  # RFC 7518 asks for a key at least as long as the HS256 hash
 # In the currency with the most minor digits (4), the largest amount must still fit a balance.
 AMOUNT_MAX_LIMIT = BALANCE_MINOR_MAX // 10 ** max(MINOR_UNIT_EXPONENTS.values())
@@ -83,6 +85,7 @@ class Config:
     connections_table: str | None = None
     websocket_endpoint: str | None = None
     events_queue_url: str | None = None  # the consumer also sends committed events here
+    rate_limits: RateLimits = field(default_factory=RateLimits)  # token buckets, see throttle.py
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -127,6 +130,7 @@ class Config:
                 1, 1_000_000),
             metrics_port=source.optional_integer("WALLET_METRICS_PORT", 0, 65535),
             metrics_host=source.text("WALLET_METRICS_HOST", "127.0.0.1"),
+            rate_limits=_rate_limits(source),
             **_relay_settings(source),
         )
 
@@ -148,6 +152,26 @@ def _relay_settings(source: "_Source") -> dict[str, str | None]:
     return {"connections_table": table, "websocket_endpoint": endpoint,
             "events_queue_url": source.optional("WALLET_EVENTS_QUEUE_URL", _HTTP_URL,
                                                 "https://sqs.{region}.amazonaws.com/{account}/{name}")}
+
+
+def _rate_limits(source: "_Source") -> RateLimits:
+    defaults = RateLimits()
+    return RateLimits(user=_rate(source, "USER", defaults.user),
+                      operator=_rate(source, "OPERATOR", defaults.operator),
+                      unauthenticated=_rate(source, "UNAUTHENTICATED", defaults.unauthenticated))
+
+
+def _rate(source: "_Source", caller: str, default: Rate | None) -> Rate | None:
+    """WALLET_RATE_LIMIT_<caller>_PER_S (0: unlimited) and its _BURST (twice the rate unless
+    set, and refused when there is no rate for it to shape)."""
+    per_s_key, burst_key = f"WALLET_RATE_LIMIT_{caller}_PER_S", f"WALLET_RATE_LIMIT_{caller}_BURST"
+    per_s = source.integer(per_s_key, 0 if default is None else default.per_s, 0, PER_S_MAX)
+    if per_s == 0:
+        if source.given(burst_key):
+            raise ConfigError(burst_key, f"applies only when {per_s_key} is above 0")
+        return None
+    burst_default = min(BURST_MAX, BURST_PER_RATE * per_s)
+    return Rate(per_s, source.integer(burst_key, burst_default, 1, BURST_MAX))
 
 
 @dataclass(frozen=True)
@@ -202,6 +226,9 @@ class _Source:
         if value is None or not low <= value <= high:
             raise ConfigError(key, f"must be a whole number from {low} to {high}, not {raw!r}")
         return value
+
+    def given(self, key: str) -> bool:
+        return bool(self._env.get(key, "").strip())
 
     def optional_integer(self, key: str, low: int, high: int) -> int | None:
         if not self._env.get(key, "").strip():

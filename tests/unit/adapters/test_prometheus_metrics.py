@@ -36,6 +36,16 @@ def test_events_published_and_fanned_out_are_counted() -> None:
     assert value(metrics, "wallet_events_fanned_out_total") == 3
 
 
+def test_refusals_are_counted_by_the_kind_of_bucket() -> None:
+    metrics = PrometheusMetrics()
+    metrics.rate_limited("user")
+    metrics.rate_limited("user")
+    metrics.rate_limited("address")
+    assert value(metrics, "wallet_rate_limited_total", bucket="user") == 2
+    assert value(metrics, "wallet_rate_limited_total", bucket="address") == 1
+    assert value(metrics, "wallet_rate_limited_total", bucket="operator") is None
+
+
 def test_waiters_in_flight_are_read_at_scrape_time() -> None:
     metrics, in_flight = PrometheusMetrics(), [0]
     metrics.watch_waiters(lambda: in_flight[0])

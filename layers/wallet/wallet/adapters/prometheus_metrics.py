@@ -44,6 +44,9 @@ class PrometheusMetrics(Metrics):
                                   "Outcomes published to pub/sub after a commit.", registry=into)
         self._fanned_out = Counter("wallet_events_fanned_out",
                                    "balanceUpdated messages pushed to websockets.", registry=into)
+        self._rate_limited = Counter(
+            "wallet_rate_limited", "Requests and websocket connects refused with 429 "
+            "rate_limited, by the kind of bucket that was empty.", ["bucket"], registry=into)
         self._waiters = Gauge("wallet_waiters_in_flight",
                               "Write requests waiting for their outcome.", registry=into)
         self._lag = _SampledLag(clock)
@@ -61,6 +64,9 @@ class PrometheusMetrics(Metrics):
 
     def events_fanned_out(self, count: int) -> None:
         self._fanned_out.inc(count)
+
+    def rate_limited(self, bucket_kind: str) -> None:
+        self._rate_limited.labels(bucket_kind).inc()
 
     def watch_waiters(self, in_flight: Callable[[], int]) -> None:
         self._waiters.set_function(in_flight)

@@ -19,7 +19,8 @@ FAILURES = (RedisError, OSError)
 """What a call to Redis raises when Redis, not the caller, is at fault."""
 
 
-def open_client(url: str, retries: int = RECONNECT_RETRIES) -> "redis.Redis":
+def open_client(url: str, retries: int = RECONNECT_RETRIES,
+                timeout_s: float = SOCKET_TIMEOUT_S) -> "redis.Redis":
     """A client that decodes replies to str and retries a broken connection, never a timeout.
 
     A timed-out command may have run, and a retried one would run twice; a
@@ -28,8 +29,8 @@ def open_client(url: str, retries: int = RECONNECT_RETRIES) -> "redis.Redis":
     """
     return redis.Redis.from_url(
         url,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=min(CONNECT_TIMEOUT_S, timeout_s),
+        socket_timeout=timeout_s,
         retry=Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,)),
         decode_responses=True,
     )

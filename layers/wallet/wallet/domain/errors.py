@@ -4,6 +4,8 @@ Each carries a stable `code`; only the HTTP edge turns a code into a status.
 Programmer errors are assertions elsewhere, never one of these.
 """
 
+from wallet.domain.rate_limits import Allowance
+
 
 class WalletError(Exception):
     """Base of every operating error; `code` is the contract, `message` is for people."""
@@ -64,6 +66,16 @@ class TooManyConnections(WalletError):
     """One client holds as many connections as it may: its own websockets, or its address's."""
 
     code = "too_many_connections"
+
+
+class RateLimited(WalletError):
+    """The caller's token bucket is empty; `allowance` says when to come back."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, allowance: Allowance) -> None:
+        super().__init__(message)
+        self.allowance = allowance
 
 
 class Unavailable(WalletError):

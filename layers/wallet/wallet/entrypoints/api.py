@@ -19,16 +19,19 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from wallet import bootstrap
+from wallet.domain.access import Principal
 from wallet.domain.commands import LedgerCommand
-from wallet.domain.errors import REJECTIONS, WalletError
+from wallet.domain.errors import REJECTIONS, RateLimited, Unauthorized, WalletError
 from wallet.domain.events import CommandRejected
+from wallet.domain.rate_limits import Allowance
 from wallet.entrypoints.request import Request
+from wallet.service_layer.throttle import Throttle
 from wallet.service_layer.views import outcome_view
 from wallet.service_layer.wallet import WalletService
 
@@ -39,7 +42,7 @@ STATUS_BY_CODE = {
     "method_not_allowed": 405, "idempotency_key_reused": 409, "payload_too_large": 413,
     "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
     "unavailable": 503,
-    "too_many_connections": 429,
+    "too_many_connections": 429, "rate_limited": 429,
     # answered by the HTTP edge itself (runtime/wallet_runtime/edge.py)
     "bad_request": 400, "request_timeout": 408, "headers_too_large": 431,
 }
@@ -74,8 +77,9 @@ async def handle(event: Event, action: Action) -> dict[str, Any]:
     try:
         wiring = bootstrap.current()
         request = Request(event, wiring.request_rules)
-        _ = request.principal  # every route authenticates first: a stranger learns nothing
-        response = await action(request, wiring.wallet)
+        # Every route authenticates first, so a stranger learns nothing, and draws on a bucket.
+        _, allowance = await admit(request, wiring.throttle)
+        response = with_allowance(await action(request, wiring.wallet), allowance)
     except WalletError as error:
         response = error_response(error)
     except Exception:
@@ -87,11 +91,36 @@ async def handle(event: Event, action: Action) -> dict[str, Any]:
     return to_result(response, request_id)
 
 
+async def admit(request: Request, throttle: Throttle) -> tuple[Principal, Allowance | None]:
+    """The caller, authenticated, with a token from their bucket; a caller who fails to
+    authenticate draws on their address's bucket instead (RateLimited once it is empty)."""
+    try:
+        principal = request.principal
+    except Unauthorized:
+        await throttle.admit_stranger(request.source_address)
+        raise
+    return principal, await throttle.admit(principal)
+
+
 def error_response(error: WalletError) -> Response:
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.field is not None:
         body["field"] = error.field
-    return Response(STATUS_BY_CODE[error.code], {"error": body})
+    response = Response(STATUS_BY_CODE[error.code], {"error": body})
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.allowance.retry_after_s)
+        return with_allowance(response, error.allowance)
+    return response
+
+
+def with_allowance(response: Response, allowance: Allowance | None) -> Response:
+    """The RateLimit-* fields (draft-ietf-httpapi-ratelimit-headers) of the caller's bucket."""
+    if allowance is None:
+        return response
+    return replace(response, headers={
+        **response.headers, "RateLimit-Limit": str(allowance.limit),
+        "RateLimit-Remaining": str(allowance.remaining),
+        "RateLimit-Reset": str(allowance.reset_s)})
 
 
 def internal_error() -> Response:

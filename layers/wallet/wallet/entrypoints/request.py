@@ -54,6 +54,13 @@ class Request:
             raise Unauthorized("send Authorization: Bearer <token>")
         return self.rules.tokens.verify(token.strip())
 
+    @property
+    def source_address(self) -> str:
+        """The client's address as API Gateway (or the local runtime, from the TCP peer) saw
+        it; never a header, which any client could forge."""
+        http = (self.event.get("requestContext") or {}).get("http") or {}
+        return str(http.get("sourceIp") or "")
+
     @cached_property
     def idempotency_key(self) -> str | None:
         key: str | None = self.headers.get("idempotency-key")

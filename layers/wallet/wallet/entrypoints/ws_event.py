@@ -38,11 +38,13 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any]:
     route, connection_id = context.get("routeKey"), str(context.get("connectionId"))
     if route == "$connect":
         token = (event.get("queryStringParameters") or {}).get("token", "")
+        address = str((context.get("identity") or {}).get("sourceIp") or "")
         try:
-            principal = relay.connect(connection_id, token)
-        except WalletError as error:  # a bad token, or a cap that is full
+            principal = relay.connect(connection_id, token, address)
+        except WalletError as error:  # a bad token, a cap that is full, an empty bucket
             refused = error_response(error)
-            return {"statusCode": refused.status, "body": json.dumps(refused.body)}
+            return {"statusCode": refused.status, "headers": refused.headers,
+                    "body": json.dumps(refused.body)}
         log.info("websocket connected", extra={"connection": connection_id,
                                                 "role": principal.role})
         return {"statusCode": 200}

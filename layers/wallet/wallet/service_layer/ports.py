@@ -15,6 +15,7 @@ from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.commands import Envelope
 from wallet.domain.events import Outcome
 from wallet.domain.ledger import BalanceKey
+from wallet.domain.rate_limits import Allowance, Rate
 
 Applied = tuple[Envelope, Outcome]
 
@@ -258,6 +259,19 @@ class Connections(abc.ABC):
         """Closes the client's socket with this close code; messages not yet sent are dropped."""
 
 
+class RateLimiter(abc.ABC):
+    """Token buckets by key (see domain/rate_limits.py), refilled and drawn on in one step."""
+
+    @abc.abstractmethod
+    def take(self, bucket: str, rate: Rate) -> Allowance:
+        """Takes one token if there is one. Never raises for an outage of its store: a
+        limiter that cannot reach its buckets answers from buckets of its own."""
+
+    def close(self) -> None:
+        """Releases connections; the default holds none."""
+        return None
+
+
 class Metrics:
     """What the service layer reports about its own work; this default reports nowhere.
 
@@ -275,6 +289,10 @@ class Metrics:
         return None
 
     def events_fanned_out(self, count: int) -> None:
+        return None
+
+    def rate_limited(self, bucket_kind: str) -> None:
+        """A request refused with 429; `bucket_kind` is user, operator or address, never an id."""
         return None
 
     def watch_waiters(self, in_flight: Callable[[], int]) -> None:

@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from wallet.domain.access import Principal, SocketLimits
+from wallet.domain.errors import Unauthorized
 from wallet.domain.events import Outcome, TransactionCommitted
 from wallet.service_layer.ports import NO_METRICS, Connections, Metrics, TokenCodec
+from wallet.service_layer.throttle import Throttle
 from wallet.service_layer.views import balance_updated
 
 log = logging.getLogger("wallet.relay")
@@ -26,12 +28,23 @@ DEFAULT_LIMITS = SocketLimits()
 class Relay:
     def __init__(self, connections: Connections, tokens: TokenCodec,
                  limits: SocketLimits = DEFAULT_LIMITS,
-                 clock: Callable[[], float] = time.time, metrics: Metrics = NO_METRICS) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics = NO_METRICS,
+                 throttle: Throttle | None = None) -> None:  # None: no rate limits
         self._connections, self._tokens = connections, tokens
         self._limits, self._clock, self._metrics = limits, clock, metrics
+        self._throttle = throttle
 
-    def connect(self, connection_id: str, token: str) -> Principal:
-        principal = self._tokens.verify(token)
+    def connect(self, connection_id: str, token: str, address: str = "") -> Principal:
+        """A connection attempt draws on the same buckets as an HTTP request: the caller's,
+        or for a bad token the client address's (RateLimited when it is empty)."""
+        try:
+            principal = self._tokens.verify(token)
+        except Unauthorized:
+            if self._throttle is not None:
+                self._throttle.check_stranger(address)
+            raise
+        if self._throttle is not None:
+            self._throttle.check(principal)
         self._connections.add(connection_id, principal, self._limits)
         return principal
 
