@@ -1,0 +1,141 @@
+"""The nemesis: one fault at a time, on a schedule, each healed before the next.
+
+Kinds are taken from a shuffled cycle, so a short run still injects several
+different ones and a long run injects each about as often. The schedule
+draws from the run's seed; what was done, when and to whom is logged.
+
+- `kill_<role>`: kill -9 a gateway, consumer or relay; the supervisor restarts it.
+- `pause_consumer`: SIGSTOP, then SIGCONT after the fault's duration: long
+  enough sometimes for the group to hand its partitions to the other consumer,
+  which the paused one does not know when it wakes mid-batch.
+- `restart_<server>`: kill -9 the run's broker or Redis, and start it again on
+  the same port after the fault's duration (both keep nothing: every topic,
+  offset, cached balance and pending 202 is gone).
+- `cut_<link>` / `delay_<link>`: through the run's proxy, hang up every
+  connection to PostgreSQL, Redis or the broker and refuse new ones, or hold
+  every chunk for a while.
+- embedded: `kill_wallet` (kill -9, and `wallet serve` again on the same
+  data) and `pause_wallet` (SIGSTOP, SIGCONT).
+"""
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.stacks import Embedded, Services
+
+QUIET_S = (2.0, 6.0)  # between one fault's healing and the next fault
+ACTIVE_S = (1.0, 8.0)  # how long a pause, an outage, a cut or a delay lasts
+LINK_DELAY_S = (0.05, 0.5)
+KILLED_WALLET_DOWN_S = 0.5  # embedded: dead this long before it is started again
+FAULTS_MAX = 10_000  # a bound on the loop; a run of an hour injects about 500
+
+
+@dataclass
+class Nemesis:
+    stack: Services | Embedded
+    rng: random.Random
+    faults: Counter[str] = field(default_factory=Counter)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    _paused: set[int] = field(default_factory=set)
+
+    async def run(self, until_s: float) -> None:
+        """Faults until `until_s` (monotonic): the last is healed before it returns."""
+        started, kinds = time.monotonic(), self._cycle()
+        for _ in range(FAULTS_MAX):
+            await asyncio.sleep(self.rng.uniform(*QUIET_S))
+            active_s = self.rng.uniform(*ACTIVE_S)
+            if time.monotonic() + active_s >= until_s:
+                return
+            kind = next(kinds)
+            target = await self._inject(kind, active_s)
+            self.faults[kind] += 1
+            self.log.append({"at_s": round(time.monotonic() - started, 1), "kind": kind,
+                             "target": target, "active_s": round(active_s, 1)})
+
+    async def heal_all(self) -> None:
+        """Whatever a cancelled fault left broken: paused processes and proxies."""
+        for pid in self._paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        if isinstance(self.stack, Services):
+            for proxy in self.stack.proxies.values():
+                proxy.heal()
+
+    def _cycle(self) -> Iterator[str]:
+        for _ in range(FAULTS_MAX):
+            kinds = list(self.stack.fault_kinds)
+            self.rng.shuffle(kinds)
+            yield from kinds
+
+    async def _inject(self, kind: str, active_s: float) -> str:
+        action, _, what = kind.partition("_")
+        faults: dict[str, Callable[[str, float], Awaitable[str]]] = {
+            "kill": self._kill, "pause": self._pause, "restart": self._restart,
+            "cut": self._cut, "delay": self._delay}
+        return await faults[action](what, active_s)
+
+    async def _kill(self, role: str, active_s: float) -> str:
+        if isinstance(self.stack, Embedded):
+            assert self.stack.process is not None
+            await asyncio.to_thread(self.stack.process.kill)
+            await asyncio.sleep(KILLED_WALLET_DOWN_S)
+            await self.stack.start()
+            return "wallet"
+        name = self.rng.choice(self.stack.names(role))
+        with contextlib.suppress(ProcessLookupError):  # already dead: the supervisor knows
+            os.kill(self.stack.pid(name), signal.SIGKILL)
+        return name
+
+    async def _pause(self, role: str, active_s: float) -> str:
+        if isinstance(self.stack, Embedded):
+            assert self.stack.process is not None and self.stack.process.popen is not None
+            name, pid = "wallet", self.stack.process.popen.pid
+        else:
+            name = self.rng.choice(self.stack.names(role))
+            pid = self.stack.pid(name)
+        self._paused.add(pid)
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            await asyncio.sleep(active_s)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+            self._paused.discard(pid)
+        return name
+
+    async def _restart(self, what: str, active_s: float) -> str:
+        assert isinstance(self.stack, Services)
+        server = self.stack.broker if what == "broker" else self.stack.redis
+        assert server is not None
+        await asyncio.to_thread(server.kill)
+        await asyncio.sleep(active_s)
+        await server.start()
+        return what
+
+    async def _cut(self, link: str, active_s: float) -> str:
+        assert isinstance(self.stack, Services)
+        proxy = self.stack.proxies[link]
+        proxy.cut()
+        try:
+            await asyncio.sleep(active_s)
+        finally:
+            proxy.heal()
+        return link
+
+    async def _delay(self, link: str, active_s: float) -> str:
+        assert isinstance(self.stack, Services)
+        proxy, delay_s = self.stack.proxies[link], self.rng.uniform(*LINK_DELAY_S)
+        proxy.delay(delay_s)
+        try:
+            await asyncio.sleep(active_s)
+        finally:
+            proxy.heal()
+        return f"{link} +{delay_s * 1000:.0f} ms"

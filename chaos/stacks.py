@@ -1,0 +1,352 @@
+"""The two configurations under test, started fresh for one run and always stopped.
+
+- `Services`: `wallet services` (2 gateways, 2 consumers, 1 relay) on a
+  Tansu broker, a redis-server and a PostgreSQL database, each started or
+  made for this run. Every process reaches them through a `TcpProxy`, so the
+  nemesis can cut or delay each link. The broker advertises the proxy's
+  address: a Kafka client connects to whatever the broker advertises after
+  its first request, so a broker advertising itself would bypass the proxy.
+  The supervisor restarts a child killed with -9; the broker and Redis are
+  the run's own, restarted by the run.
+- `Embedded`: one `wallet serve` on SQLite, which the run kills with -9 and
+  restarts on the same data directory and port.
+
+Neither ever touches the machine's shared Redis, nor a database it did not make.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+from wallet.bootstrap import DATABASE_FILE
+from wallet_runtime.broker import tansu_path
+from wallet_runtime.ports import free_port, free_port_run
+
+from chaos.checker import Journal, JournalEntry
+from chaos.proxy import TcpProxy
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_SERVER_URL = os.environ.get("WALLET_TEST_DATABASE_URL",
+                                     "postgresql://postgres@127.0.0.1:5432/test")
+SERVICES_START_TIMEOUT_S = 180  # a migration and five children, each health-checked, on 2 cores
+EMBEDDED_START_TIMEOUT_S = 60
+SERVER_START_TIMEOUT_S = 15  # Redis or the broker: well under a second, unless the machine is busy
+STOP_TIMEOUT_S = 90  # `wallet services` stops its children one by one, each within 15 s
+READY_POLL_S = 0.1
+HEALTH_TIMEOUT_S = 2.0
+ADMIN_CONNECT_TIMEOUT_S = 5
+BANNER_END = "  Stop with"  # the last line `wallet services` prints once every child is ready
+# The chaos clients are a handful of users sending hundreds of requests a second: the
+# per-user rate limit (50/s by default) would answer most of them 429 and test nothing else.
+UNLIMITED_RATE = "10000"
+WALLET_ENV = {"WALLET_RATE_LIMIT_USER_PER_S": UNLIMITED_RATE,
+              "WALLET_RATE_LIMIT_USER_BURST": UNLIMITED_RATE,
+              "WALLET_LOG_LEVEL": "WARNING"}  # a line per request would cost a core by itself
+
+
+class Process:
+    """A child with its output in a file; killed with -9 by the nemesis, SIGTERM at the end."""
+
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log: Path) -> None:
+        self.name, self.argv, self.env, self.log = name, argv, dict(env), log
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as output:
+            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=output,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, number: int) -> None:
+        if self.alive:
+            assert self.popen is not None
+            self.popen.send_signal(number)
+
+    def kill(self) -> None:
+        if self.popen is not None:
+            self.signal(signal.SIGCONT)  # a stopped process dies only once it runs again
+            self.signal(signal.SIGKILL)
+            self.popen.wait(STOP_TIMEOUT_S)
+
+    def stop(self) -> None:
+        if not self.alive:
+            return
+        assert self.popen is not None
+        self.signal(signal.SIGCONT)
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+async def until(condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    """Bounded polling of an async condition; the error names what never happened."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"{what} within {timeout_s} s")
+        await asyncio.sleep(READY_POLL_S)
+
+
+async def accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+async def healthy(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+            return (await client.get(f"{url}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Server:
+    """Redis or the broker: the run's own, on a fixed port, so a restart keeps the address."""
+
+    def __init__(self, name: str, argv: list[str], port: int, log_dir: Path) -> None:
+        self.port = port
+        self.process = Process(name, argv, os.environ, log_dir / f"{name}.log")
+
+    async def start(self) -> None:
+        self.process.start()
+        await until(lambda: accepts(self.port), SERVER_START_TIMEOUT_S,
+                    f"{self.process.name} did not listen on {self.port}")
+
+    def kill(self) -> None:
+        self.process.kill()
+
+
+def redis_server(log_dir: Path) -> Server:
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+    return Server("redis", argv, port, log_dir)
+
+
+def broker(log_dir: Path, advertised_port: int) -> Server:
+    """Tansu, advertising the proxy in front of it: every client reconnect goes through it."""
+    port = free_port()
+    argv = [str(tansu_path()), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port}"]
+    return Server("broker", argv, port, log_dir)
+
+
+class Database:
+    """A database made for the run on the test server, dropped afterwards."""
+
+    def __init__(self, server_url: str = DATABASE_SERVER_URL) -> None:
+        self.server_url = server_url
+        self.name = f"wallet_chaos_{uuid.uuid4().hex[:12]}"
+        parts = urlsplit(server_url)
+        self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+        self.port = parts.port or 5432
+
+    def create(self) -> None:
+        self._administer(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+    def drop(self) -> None:
+        self._administer(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(self.name)))
+
+    def via(self, proxy: TcpProxy) -> str:
+        """The same database, reached through the proxy."""
+        parts = urlsplit(self.url)
+        netloc = parts.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{proxy.port}"
+        return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2
+                                         else host))
+
+    def _administer(self, statement: sql.Composed) -> None:
+        with psycopg.connect(self.server_url, autocommit=True,
+                             connect_timeout=ADMIN_CONNECT_TIMEOUT_S) as admin:
+            admin.execute(statement)
+
+
+JOURNAL_ENTRIES = ("SELECT seq, transaction_id, account_id, currency, amount, balance_after "
+                   "FROM entries ORDER BY seq")
+JOURNAL_BALANCES = "SELECT account_id, currency, balance FROM balances"
+JOURNAL_COMMITTED = "SELECT id FROM transactions WHERE status = 'committed'"
+
+
+def journal_of(rows: "tuple[list[Any], list[Any], list[Any]]") -> Journal:
+    entries, balances, committed = rows
+    return Journal([JournalEntry(int(seq), str(tx), str(account), str(currency), int(amount),
+                                 int(after))
+                    for seq, tx, account, currency, amount, after in entries],
+                   {(str(a), str(c)): int(b) for a, c, b in balances},
+                   {str(row[0]) for row in committed})
+
+
+class Services:
+    """`wallet services` behind proxies to its PostgreSQL, Redis and broker."""
+
+    fault_kinds = ("kill_gateway", "kill_consumer", "kill_relay", "pause_consumer",
+                   "restart_broker", "restart_redis", "cut_postgres", "delay_postgres",
+                   "cut_redis", "delay_redis", "cut_kafka", "delay_kafka")
+    name = "services"
+
+    def __init__(self, data_dir: Path, secret: str) -> None:
+        self.data_dir, self.secret = data_dir, secret
+        self.logs = data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.database = Database()
+        self.proxies: dict[str, TcpProxy] = {}
+        self.redis = redis_server(self.logs)
+        self.broker: Server | None = None
+        self.supervisor: Process | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.database.create)
+        await self.redis.start()
+        kafka = await TcpProxy("kafka", 0).start(free_port())
+        self.broker = broker(self.logs, kafka.port)
+        kafka.target_port = self.broker.port
+        await self.broker.start()
+        self.proxies = {"kafka": kafka,
+                        "postgres": await TcpProxy("postgres", self.database.port).start(
+                            free_port()),
+                        "redis": await TcpProxy("redis", self.redis.port).start(free_port())}
+        env = {**os.environ, **WALLET_ENV, "WALLET_DATA_DIR": str(self.data_dir),
+               "WALLET_JWT_SECRET": self.secret, "WALLET_PORT": str(free_port_run(3)),
+               "WALLET_DATABASE_URL": self.database.via(self.proxies["postgres"]),
+               "WALLET_REDIS_URL": f"redis://127.0.0.1:{self.proxies['redis'].port}/0",
+               "WALLET_REDIS_NAMESPACE": f"chaos-{uuid.uuid4().hex[:8]}",
+               "WALLET_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka.port}"}
+        self.supervisor = Process("services", [_wallet(), "services"], env,
+                                  self.data_dir / "services.out")
+        self.supervisor.start()
+        await until(self._announced, SERVICES_START_TIMEOUT_S, "wallet services was not ready")
+
+    async def _announced(self) -> bool:
+        assert self.supervisor is not None
+        if not self.supervisor.alive:
+            raise RuntimeError(f"wallet services exited: {self.supervisor.output()[-3000:]}")
+        return BANNER_END in self.supervisor.output()
+
+    def processes(self) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads((self.data_dir / "services.json").read_text())
+        return dict(state["processes"])
+
+    def names(self, role: str) -> list[str]:
+        return sorted(name for name in self.processes() if name.startswith(role))
+
+    def pid(self, name: str) -> int:
+        return int(self.processes()[name]["pid"])
+
+    @property
+    def gateways(self) -> list[str]:
+        processes = self.processes()
+        return [str(processes[name]["url"]) for name in self.names("gateway")]
+
+    @property
+    def websockets(self) -> list[str]:
+        processes = self.processes()
+        return [str(processes[name]["url"]).replace("http://", "ws://") + "/ws"
+                for name in ("relay-1", self.names("gateway")[0])]
+
+    def restarts(self) -> int:
+        return sum(int(process["restarts"]) for process in self.processes().values())
+
+    async def healthy(self) -> bool:
+        checks = [healthy(url) for url in self.gateways]
+        return all(await asyncio.gather(*checks))
+
+    def journal(self) -> Journal:
+        with psycopg.connect(self.database.url, connect_timeout=ADMIN_CONNECT_TIMEOUT_S) as db:
+            return journal_of(tuple(db.execute(query).fetchall()  # type: ignore[arg-type]
+                                    for query in (JOURNAL_ENTRIES, JOURNAL_BALANCES,
+                                                  JOURNAL_COMMITTED)))
+
+    async def stop(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.heal()
+        if self.supervisor is not None:
+            await asyncio.to_thread(self.supervisor.stop)
+        for proxy in self.proxies.values():
+            await proxy.close()
+        for server in (self.broker, self.redis):
+            if server is not None:
+                server.kill()
+        await asyncio.to_thread(self.database.drop)
+
+
+class Embedded:
+    """One `wallet serve` on SQLite, killed and restarted by the run on its own data."""
+
+    fault_kinds = ("kill_wallet", "pause_wallet")
+    name = "embedded"
+
+    def __init__(self, data_dir: Path, secret: str) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.url = ""
+        env = {**os.environ, **WALLET_ENV, "WALLET_DATA_DIR": str(data_dir),
+               "WALLET_JWT_SECRET": secret}
+        for variable in ("WALLET_KAFKA_BOOTSTRAP", "WALLET_DATABASE_URL", "WALLET_REDIS_URL"):
+            env.pop(variable, None)  # the embedded default: nothing outside the process
+        self.env = env
+        self.process: Process | None = None
+
+    async def start(self) -> None:
+        if self.process is None:
+            port = free_port()
+            self.url = f"http://127.0.0.1:{port}"
+            self.process = Process("wallet", [_wallet(), "serve"],
+                                   {**self.env, "WALLET_PORT": str(port)},
+                                   self.data_dir / "serve.log")
+        self.process.start()
+        await until(self.healthy, EMBEDDED_START_TIMEOUT_S, "wallet serve was not healthy")
+
+    @property
+    def gateways(self) -> list[str]:
+        return [self.url]
+
+    @property
+    def websockets(self) -> list[str]:
+        return [self.url.replace("http://", "ws://") + "/ws"]
+
+    async def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.popen is not None and self.process.popen.poll() is not None \
+                and self.process.popen.returncode != -signal.SIGKILL:
+            raise RuntimeError(f"wallet serve exited: {self.process.output()[-3000:]}")
+        return await healthy(self.url)
+
+    def journal(self) -> Journal:
+        path = self.data_dir / DATABASE_FILE
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return journal_of(tuple(db.execute(query).fetchall()
+                                    for query in (JOURNAL_ENTRIES, JOURNAL_BALANCES,
+                                                  JOURNAL_COMMITTED)))  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await asyncio.to_thread(self.process.stop)
+
+
+def _wallet() -> str:
+    return str(Path(sys.executable).parent / "wallet")
