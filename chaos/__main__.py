@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                         "per configuration")
     parser.add_argument("--config", choices=(*CONFIGURATIONS, "both"), default="both")
     parser.add_argument("--wallets", type=int, default=24)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=48)
     parser.add_argument("--seed", type=int, default=None, help="default: a random one, reported")
     parser.add_argument("--results-dir", type=Path, default=Path("chaos-results"))
     parser.add_argument("--min-fault-kinds", type=int, default=1,

@@ -31,8 +31,8 @@ from typing import Any
 
 from chaos.stacks import Embedded, Services
 
-QUIET_S = (2.0, 6.0)  # between one fault's healing and the next fault
-ACTIVE_S = (1.0, 8.0)  # how long a pause, an outage, a cut or a delay lasts
+QUIET_S = (4.0, 12.0)  # between one fault's healing and the next: about 50 faults in 10 minutes
+ACTIVE_S = (1.0, 7.0)  # how long a pause, an outage, a cut or a delay lasts
 LINK_DELAY_S = (0.05, 0.5)
 KILLED_WALLET_DOWN_S = 0.5  # embedded: dead this long before it is started again
 FAULTS_MAX = 10_000  # a bound on the loop; a run of an hour injects about 500
@@ -54,11 +54,11 @@ class Nemesis:
             active_s = self.rng.uniform(*ACTIVE_S)
             if time.monotonic() + active_s >= until_s:
                 return
-            kind = next(kinds)
+            kind, at_s = next(kinds), time.monotonic() - started
             target = await self._inject(kind, active_s)
             self.faults[kind] += 1
-            self.log.append({"at_s": round(time.monotonic() - started, 1), "kind": kind,
-                             "target": target, "active_s": round(active_s, 1)})
+            self.log.append({"at_s": round(at_s, 1), "kind": kind, "target": target,
+                             "active_s": round(active_s, 1)})
 
     async def heal_all(self) -> None:
         """Whatever a cancelled fault left broken: paused processes and proxies."""
