@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import secrets
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -29,22 +30,34 @@ def main() -> int:
                         arguments.seed if arguments.seed is not None else secrets.randbits(32))
     secret = secrets.token_urlsafe(48)
     started = datetime.now(UTC)
-    runs = []
-    with tempfile.TemporaryDirectory(prefix="wallet-chaos-") as scratch:
+    runs: list[dict[str, Any]] = []
+    scratch = Path(tempfile.mkdtemp(prefix="wallet-chaos-"))
+    problems = ["the run did not finish"]
+    try:
         for name in names:
             print(f"[{datetime.now(UTC):%H:%M:%S}] {name}: {settings.duration_s:.0f} s, "
                   f"{settings.clients} clients, {settings.wallets} wallets, "
                   f"seed {settings.seed}", flush=True)
-            stack = make_stack(name, Path(scratch), secret)
-            runs.append(asyncio.run(bank_test(stack, settings, secret)))
+            runs.append(asyncio.run(bank_test(make_stack(name, scratch, secret), settings,
+                                              secret)))
             print(summary(runs[-1]), flush=True)
-    report = combined(runs, started)
-    path = _write(report, arguments.results_dir, started)
-    problems = _problems(runs, arguments.min_fault_kinds)
+        problems = _problems(runs, arguments.min_fault_kinds)
+    finally:
+        path = _write(combined(runs, started), arguments.results_dir, started)
+        _keep_if_failed(scratch, problems, path.with_suffix(""))
     for problem in problems:
         print(f"FAILED: {problem}", flush=True)
     print(f"wrote {path}", flush=True)
     return 1 if problems else 0
+
+
+def _keep_if_failed(scratch: Path, problems: list[str], keep: Path) -> None:
+    """A failed run's logs and data are its evidence: kept beside its report."""
+    if problems:
+        shutil.move(scratch, keep)
+        print(f"kept the processes' logs and data in {keep}", flush=True)
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -64,6 +64,7 @@ class Operation:
     outcome: str = UNKNOWN
     transaction_id: str | None = None
     resolved_after_run: bool = False
+    settled_at_s: float | None = None  # since the load began, when its outcome became known
 
     def expected_entries(self) -> list[tuple[str, str]]:
         """(wallet, entry type) for each history entry an acknowledgement implies."""

@@ -29,7 +29,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.stacks import Embedded, Services
+from chaos.proxy import ProxyProcess
+from chaos.stacks import LINKS, Embedded, Services
 
 QUIET_S = (4.0, 12.0)  # between one fault's healing and the next: about 50 faults in 10 minutes
 ACTIVE_S = (1.0, 7.0)  # how long a pause, an outage, a cut or a delay lasts
@@ -65,9 +66,9 @@ class Nemesis:
         for pid in self._paused:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-        if isinstance(self.stack, Services):
-            for proxy in self.stack.proxies.values():
-                proxy.heal()
+        if isinstance(self.stack, Services) and self.stack.links is not None:
+            for link in LINKS:
+                self.stack.links.heal(link)
 
     def _cycle(self) -> Iterator[str]:
         for _ in range(FAULTS_MAX):
@@ -121,21 +122,23 @@ class Nemesis:
         return what
 
     async def _cut(self, link: str, active_s: float) -> str:
-        assert isinstance(self.stack, Services)
-        proxy = self.stack.proxies[link]
-        proxy.cut()
+        links = self._links()
+        links.cut(link)
         try:
             await asyncio.sleep(active_s)
         finally:
-            proxy.heal()
+            links.heal(link)
         return link
 
     async def _delay(self, link: str, active_s: float) -> str:
-        assert isinstance(self.stack, Services)
-        proxy, delay_s = self.stack.proxies[link], self.rng.uniform(*LINK_DELAY_S)
-        proxy.delay(delay_s)
+        links, delay_s = self._links(), self.rng.uniform(*LINK_DELAY_S)
+        links.delay(link, delay_s)
         try:
             await asyncio.sleep(active_s)
         finally:
-            proxy.heal()
+            links.heal(link)
         return f"{link} +{delay_s * 1000:.0f} ms"
+
+    def _links(self) -> ProxyProcess:
+        assert isinstance(self.stack, Services) and self.stack.links is not None
+        return self.stack.links

@@ -8,19 +8,24 @@ server's, so the nemesis can break that link without touching the server:
 - `delay(s)` holds every chunk for `s` seconds in each direction, in order,
   as a slow or congested network would.
 
-The proxy runs on the run's event loop; each connection is two pumps, one per
-direction, each with a bounded queue of chunks in flight.
+The proxies run in a process of their own (`ProxyProcess`, `python -m
+chaos.proxy`), told what to do one line at a time; each connection is two
+pumps, one per direction, each with a bounded queue of chunks in flight.
 """
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from pathlib import Path
 from typing import Any
 
 CHUNK_BYTES_MAX = 65_536
 CHUNKS_IN_FLIGHT_MAX = 256  # per direction: a delayed link holds this much, then pushes back
 LISTEN_BACKLOG = 1024
+PROCESS_STOP_TIMEOUT_S = 10
 
 
 class TcpProxy:
@@ -117,3 +122,72 @@ def _abort(writer: asyncio.StreamWriter) -> None:
     """abort(), not close(): a cut link resets at once, it does not flush politely."""
     with contextlib.suppress(Exception):
         writer.transport.abort()
+
+
+class ProxyProcess:
+    """The proxies in a process of their own, driven by one line per command on its stdin.
+
+    Every query a wallet process makes crosses a proxy; on the run's own event loop, it
+    would wait behind the clients' work, and the link would be slow for no fault at all.
+    """
+
+    def __init__(self, targets: Mapping[str, tuple[int, int]], log: Path) -> None:
+        self.ports = {name: listen for name, (listen, _) in targets.items()}
+        argv = [sys.executable, "-m", "chaos.proxy",
+                *(f"{name}={listen}:{target}" for name, (listen, target) in targets.items())]
+        with log.open("ab") as output:
+            self._process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=output,
+                                             stderr=subprocess.STDOUT,
+                                             cwd=Path(__file__).resolve().parents[1])
+
+    def cut(self, name: str) -> None:
+        self._say(f"cut {name}")
+
+    def delay(self, name: str, seconds: float) -> None:
+        self._say(f"delay {name} {seconds:.3f}")
+
+    def heal(self, name: str) -> None:
+        self._say(f"heal {name}")
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(PROCESS_STOP_TIMEOUT_S)
+
+    def _say(self, line: str) -> None:
+        assert self._process.stdin is not None and self._process.poll() is None, \
+            "the proxies are running"
+        self._process.stdin.write(f"{line}\n".encode())
+        self._process.stdin.flush()
+
+
+async def serve(targets: Mapping[str, tuple[int, int]]) -> None:
+    proxies = {name: await TcpProxy(name, target).start(listen)
+               for name, (listen, target) in targets.items()}
+    print("proxies ready", flush=True)
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        command, name, *argument = line.decode().split()
+        proxy = proxies[name]
+        if command == "cut":
+            proxy.cut()
+        elif command == "delay":
+            proxy.delay(float(argument[0]))
+        else:
+            proxy.heal()
+
+
+def _targets(arguments: list[str]) -> dict[str, tuple[int, int]]:
+    """`name=listen:target` each, as ProxyProcess writes them."""
+    parsed = {}
+    for argument in arguments:
+        name, _, ports = argument.partition("=")
+        listen, _, target = ports.partition(":")
+        parsed[name] = (int(listen), int(target))
+    return parsed
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(_targets(sys.argv[1:])))  # ends when its stdin closes: the run is over

@@ -36,6 +36,7 @@ RESOLVERS = 16  # unknown outcomes resolved side by side after the run
 SETTLE_S = 2.0  # lets the last events of the resolution reach the websockets
 OPERATIONS_PER_CLIENT_MAX = 1_000_000  # a bound on each client's loop, never reached
 TOKEN_TTL_MARGIN_S = 3600
+TIMELINE_STEP_S = 5
 
 
 @dataclass(frozen=True)
@@ -47,21 +48,24 @@ class Settings:
 
 
 async def bank_test(stack: Services | Embedded, settings: Settings, secret: str) -> dict[str, Any]:
-    rng = random.Random(settings.seed)
+    rng = random.Random(settings.seed)  # the clients'; the nemesis has its own, so the same
+    schedule = random.Random(settings.seed + 1)  # seed replays the same faults at the same times
     run_id = uuid.uuid4().hex[:8]
     wallets = [f"chaos-{run_id}-{n}" for n in range(settings.wallets)]
     callers = _callers(secret, wallets, settings.duration_s)
     started = time.monotonic()
     try:
         await stack.start()
-        return await _exercise(stack, settings, rng, wallets, callers, run_id, started)
+        return await _exercise(stack, settings, (rng, schedule), wallets, callers, run_id,
+                               started)
     finally:
         await stack.stop()
 
 
-async def _exercise(stack: Services | Embedded, settings: Settings, rng: random.Random,
-                    wallets: list[str], callers: Callers, run_id: str,
-                    started: float) -> dict[str, Any]:
+async def _exercise(stack: Services | Embedded, settings: Settings,
+                    rngs: tuple[random.Random, random.Random], wallets: list[str],
+                    callers: Callers, run_id: str, started: float) -> dict[str, Any]:
+    rng, schedule = rngs
     token = callers.operator["Authorization"].removeprefix("Bearer ")
     listeners = [observe.Listener(url, token) for url in stack.websockets]
     listening = [asyncio.create_task(listener.run()) for listener in listeners]
@@ -70,7 +74,7 @@ async def _exercise(stack: Services | Embedded, settings: Settings, rng: random.
         digits = await observe.exponents(http, stack.gateways[0], callers.operator)
         counts = Counts()
         client = Client(http, stack.gateways, callers, digits, rng, counts)
-        nemesis = Nemesis(stack, rng)
+        nemesis = Nemesis(stack, schedule)
         operations, load_s = await _load(client, nemesis, settings, wallets, run_id, rng)
         await nemesis.heal_all()
         await until(stack.healthy, HEALTHY_TIMEOUT_S, "the stack was not healthy after the run")
@@ -96,6 +100,7 @@ async def _exercise(stack: Services | Embedded, settings: Settings, rng: random.
         "unresolved": outcomes[UNKNOWN], "retries": counts.retries,
         "answers": {str(status or "none"): n for status, n in sorted(counts.answers.items())},
         "faults": dict(sorted(nemesis.faults.items())), "fault_log": nemesis.log,
+        f"settled_per_{TIMELINE_STEP_S}_s": timeline(operations, TIMELINE_STEP_S),
         "websocket": {"events": len(state.events), "connections": [
             listener.connections for listener in listeners]},
         "violation_counts": dict(by_check), "violations": details,
@@ -114,19 +119,29 @@ async def _load(client: Client, nemesis: Nemesis, settings: Settings, wallets: l
     loaded = time.monotonic()
     until_s = loaded + settings.duration_s
     await asyncio.gather(nemesis.run(until_s), *(
-        _client_loop(client, operations, f"{run_id}-{n}", wallets, until_s, rng)
+        _client_loop(client, operations, f"{run_id}-{n}", wallets, until_s, rng, loaded)
         for n in range(settings.clients)))
     return operations, time.monotonic() - loaded
 
 
 async def _client_loop(client: Client, operations: list[Operation], prefix: str,
-                       wallets: list[str], until_s: float, rng: random.Random) -> None:
+                       wallets: list[str], until_s: float, rng: random.Random,
+                       loaded: float) -> None:
     for number in range(OPERATIONS_PER_CLIENT_MAX):
         if time.monotonic() >= until_s:
             return
         op = random_operation(rng, f"{prefix}-{number}", wallets, CURRENCIES)
         operations.append(op)
         await client.perform(op)
+        if op.outcome != UNKNOWN:
+            op.settled_at_s = time.monotonic() - loaded
+
+
+def timeline(operations: list[Operation], step_s: float) -> list[int]:
+    """Outcomes learned in each step of the load, to set beside the fault log."""
+    settled = [op.settled_at_s for op in operations if op.settled_at_s is not None]
+    counts = Counter(int(at_s // step_s) for at_s in settled)
+    return [counts[step] for step in range(max(counts, default=-1) + 1)]
 
 
 async def _resolve(client: Client, unknown: list[Operation]) -> None:

@@ -15,6 +15,7 @@ Neither ever touches the machine's shared Redis, nor a database it did not make.
 """
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -35,7 +36,7 @@ from wallet_runtime.broker import tansu_path
 from wallet_runtime.ports import free_port, free_port_run
 
 from chaos.checker import Journal, JournalEntry
-from chaos.proxy import TcpProxy
+from chaos.proxy import ProxyProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_SERVER_URL = os.environ.get("WALLET_TEST_DATABASE_URL",
@@ -47,6 +48,7 @@ STOP_TIMEOUT_S = 90  # `wallet services` stops its children one by one, each wit
 READY_POLL_S = 0.1
 HEALTH_TIMEOUT_S = 2.0
 ADMIN_CONNECT_TIMEOUT_S = 5
+LINKS = ("postgres", "redis", "kafka")  # each through its own proxy
 BANNER_END = "  Stop with"  # the last line `wallet services` prints once every child is ready
 # The chaos clients are a handful of users sending hundreds of requests a second: the
 # per-user rate limit (50/s by default) would answer most of them 429 and test nothing else.
@@ -133,7 +135,7 @@ class Server:
 
     async def start(self) -> None:
         self.process.start()
-        await until(lambda: accepts(self.port), SERVER_START_TIMEOUT_S,
+        await until(functools.partial(accepts, self.port), SERVER_START_TIMEOUT_S,
                     f"{self.process.name} did not listen on {self.port}")
 
     def kill(self) -> None:
@@ -172,11 +174,11 @@ class Database:
         self._administer(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(self.name)))
 
-    def via(self, proxy: TcpProxy) -> str:
-        """The same database, reached through the proxy."""
+    def via(self, port: int) -> str:
+        """The same database, reached through a proxy on `port`."""
         parts = urlsplit(self.url)
         netloc = parts.netloc.rsplit("@", 1)
-        host = f"127.0.0.1:{proxy.port}"
+        host = f"127.0.0.1:{port}"
         return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2
                                          else host))
 
@@ -214,7 +216,7 @@ class Services:
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.database = Database()
-        self.proxies: dict[str, TcpProxy] = {}
+        self.links: ProxyProcess | None = None
         self.redis = redis_server(self.logs)
         self.broker: Server | None = None
         self.supervisor: Process | None = None
@@ -222,20 +224,22 @@ class Services:
     async def start(self) -> None:
         await asyncio.to_thread(self.database.create)
         await self.redis.start()
-        kafka = await TcpProxy("kafka", 0).start(free_port())
-        self.broker = broker(self.logs, kafka.port)
-        kafka.target_port = self.broker.port
+        ports = {name: free_port() for name in LINKS}
+        self.broker = broker(self.logs, ports["kafka"])
         await self.broker.start()
-        self.proxies = {"kafka": kafka,
-                        "postgres": await TcpProxy("postgres", self.database.port).start(
-                            free_port()),
-                        "redis": await TcpProxy("redis", self.redis.port).start(free_port())}
+        self.links = ProxyProcess({"kafka": (ports["kafka"], self.broker.port),
+                                   "postgres": (ports["postgres"], self.database.port),
+                                   "redis": (ports["redis"], self.redis.port)},
+                                  self.logs / "proxies.log")
+        for port in ports.values():
+            await until(functools.partial(accepts, port), SERVER_START_TIMEOUT_S,
+                        f"the proxy did not listen on {port}")
         env = {**os.environ, **WALLET_ENV, "WALLET_DATA_DIR": str(self.data_dir),
                "WALLET_JWT_SECRET": self.secret, "WALLET_PORT": str(free_port_run(3)),
-               "WALLET_DATABASE_URL": self.database.via(self.proxies["postgres"]),
-               "WALLET_REDIS_URL": f"redis://127.0.0.1:{self.proxies['redis'].port}/0",
+               "WALLET_DATABASE_URL": self.database.via(ports["postgres"]),
+               "WALLET_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
                "WALLET_REDIS_NAMESPACE": f"chaos-{uuid.uuid4().hex[:8]}",
-               "WALLET_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka.port}"}
+               "WALLET_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports['kafka']}"}
         self.supervisor = Process("services", [_wallet(), "services"], env,
                                   self.data_dir / "services.out")
         self.supervisor.start()
@@ -282,12 +286,13 @@ class Services:
                                                   JOURNAL_COMMITTED)))
 
     async def stop(self) -> None:
-        for proxy in self.proxies.values():
-            proxy.heal()
+        if self.links is not None:
+            for link in LINKS:
+                self.links.heal(link)
         if self.supervisor is not None:
             await asyncio.to_thread(self.supervisor.stop)
-        for proxy in self.proxies.values():
-            await proxy.close()
+        if self.links is not None:
+            self.links.stop()
         for server in (self.broker, self.redis):
             if server is not None:
                 server.kill()
