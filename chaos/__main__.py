@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chaos.nemesis import GAP_S
 from chaos.run import Settings, bank_test, make_stack
 
 CONFIGURATIONS = ("services", "embedded")
@@ -27,7 +28,8 @@ def main() -> int:
     arguments = _parser().parse_args()
     names = CONFIGURATIONS if arguments.config == "both" else (arguments.config,)
     settings = Settings(arguments.duration, arguments.wallets, arguments.clients,
-                        arguments.seed if arguments.seed is not None else secrets.randbits(32))
+                        arguments.seed if arguments.seed is not None else secrets.randbits(32),
+                        tuple(arguments.fault_gap))
     secret = secrets.token_urlsafe(48)
     started = datetime.now(UTC)
     runs: list[dict[str, Any]] = []
@@ -68,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--wallets", type=int, default=24)
     parser.add_argument("--clients", type=int, default=48)
     parser.add_argument("--seed", type=int, default=None, help="default: a random one, reported")
+    parser.add_argument("--fault-gap", type=float, nargs=2, default=GAP_S, metavar=("MIN", "MAX"),
+                        help="seconds from one fault's healing to the next (default %(default)s)")
     parser.add_argument("--results-dir", type=Path, default=Path("chaos-results"))
     parser.add_argument("--min-fault-kinds", type=int, default=1,
                         help="fail a run that injected fewer kinds of fault than this")

@@ -1,7 +1,8 @@
 """The nemesis: one fault at a time, on a schedule, each healed before the next.
 
-Kinds are taken from a shuffled cycle, so a short run still injects several
-different ones and a long run injects each about as often. The schedule
+Kinds come in rounds, each action (kill, pause, restart, cut, delay) once a
+round in a shuffled order, so a short run still injects several different
+ones and a long run injects each action about as often. The schedule
 draws from the run's seed; what was done, when and to whom is logged.
 
 - `kill_<role>`: kill -9 a gateway, consumer or relay; the supervisor restarts it.
@@ -32,9 +33,9 @@ from typing import Any
 from chaos.proxy import ProxyProcess
 from chaos.stacks import LINKS, Embedded, Services
 
-QUIET_S = (4.0, 12.0)  # between one fault's healing and the next: about 50 faults in 10 minutes
+GAP_S = (6.0, 16.0)  # from one fault's healing to the next: some 40 faults in 10 minutes
 ACTIVE_S = (1.0, 7.0)  # how long a pause, an outage, a cut or a delay lasts
-LINK_DELAY_S = (0.05, 0.5)
+LINK_DELAY_S = (0.02, 0.25)
 KILLED_WALLET_DOWN_S = 0.5  # embedded: dead this long before it is started again
 FAULTS_MAX = 10_000  # a bound on the loop; a run of an hour injects about 500
 
@@ -43,6 +44,7 @@ FAULTS_MAX = 10_000  # a bound on the loop; a run of an hour injects about 500
 class Nemesis:
     stack: Services | Embedded
     rng: random.Random
+    gap_s: tuple[float, float] = GAP_S
     faults: Counter[str] = field(default_factory=Counter)
     log: list[dict[str, Any]] = field(default_factory=list)
     _paused: set[int] = field(default_factory=set)
@@ -51,7 +53,7 @@ class Nemesis:
         """Faults until `until_s` (monotonic): the last is healed before it returns."""
         started, kinds = time.monotonic(), self._cycle()
         for _ in range(FAULTS_MAX):
-            await asyncio.sleep(self.rng.uniform(*QUIET_S))
+            await asyncio.sleep(self.rng.uniform(*self.gap_s))
             active_s = self.rng.uniform(*ACTIVE_S)
             if time.monotonic() + active_s >= until_s:
                 return
@@ -71,10 +73,15 @@ class Nemesis:
                 self.stack.links.heal(link)
 
     def _cycle(self) -> Iterator[str]:
+        """Rounds of every action (kill, pause, cut...) in a shuffled order, each on a random
+        target: a short run still sees different kinds of harm, not three delays."""
+        actions: dict[str, list[str]] = {}
+        for kind in self.stack.fault_kinds:
+            actions.setdefault(kind.partition("_")[0], []).append(kind)
         for _ in range(FAULTS_MAX):
-            kinds = list(self.stack.fault_kinds)
-            self.rng.shuffle(kinds)
-            yield from kinds
+            order = list(actions)
+            self.rng.shuffle(order)
+            yield from (self.rng.choice(actions[action]) for action in order)
 
     async def _inject(self, kind: str, active_s: float) -> str:
         action, _, what = kind.partition("_")

@@ -27,7 +27,7 @@ import jwt
 from chaos import observe
 from chaos.checker import ACKNOWLEDGED, REJECTED, UNKNOWN, Operation, check, summarise
 from chaos.clients import FUNDING_MINOR, Callers, Client, Counts, random_operation
-from chaos.nemesis import Nemesis
+from chaos.nemesis import GAP_S, Nemesis
 from chaos.stacks import Embedded, Services, until
 
 CURRENCIES = ["USD", "JPY"]  # two exponents (2 and 0): conservation is checked per currency
@@ -45,6 +45,7 @@ class Settings:
     wallets: int
     clients: int
     seed: int
+    fault_gap_s: tuple[float, float] = GAP_S
 
 
 async def bank_test(stack: Services | Embedded, settings: Settings, secret: str) -> dict[str, Any]:
@@ -74,7 +75,7 @@ async def _exercise(stack: Services | Embedded, settings: Settings,
         digits = await observe.exponents(http, stack.gateways[0], callers.operator)
         counts = Counts()
         client = Client(http, stack.gateways, callers, digits, rng, counts)
-        nemesis = Nemesis(stack, schedule)
+        nemesis = Nemesis(stack, schedule, settings.fault_gap_s)
         operations, load_s = await _load(client, nemesis, settings, wallets, run_id, rng)
         await nemesis.heal_all()
         await until(stack.healthy, HEALTHY_TIMEOUT_S, "the stack was not healthy after the run")
