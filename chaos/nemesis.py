@@ -53,10 +53,10 @@ class Nemesis:
         """Faults until `until_s` (monotonic): the last is healed before it returns."""
         started, kinds = time.monotonic(), self._cycle()
         for _ in range(FAULTS_MAX):
-            await asyncio.sleep(self.rng.uniform(*self.gap_s))
-            active_s = self.rng.uniform(*ACTIVE_S)
-            if time.monotonic() + active_s >= until_s:
-                return
+            gap_s, active_s = self.rng.uniform(*self.gap_s), self.rng.uniform(*ACTIVE_S)
+            if time.monotonic() + gap_s + active_s >= until_s:
+                return  # the last fault is healed before the load ends
+            await asyncio.sleep(gap_s)
             kind, at_s = next(kinds), time.monotonic() - started
             target = await self._inject(kind, active_s)
             self.faults[kind] += 1
