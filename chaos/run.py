@@ -28,7 +28,8 @@ from chaos import observe
 from chaos.checker import ACKNOWLEDGED, REJECTED, UNKNOWN, Operation, check, summarise
 from chaos.clients import FUNDING_MINOR, Callers, Client, Counts, random_operation
 from chaos.nemesis import GAP_S, Nemesis
-from chaos.stacks import Embedded, Services, until
+from chaos.processes import until
+from chaos.stacks import Embedded, Services
 
 CURRENCIES = ["USD", "JPY"]  # two exponents (2 and 0): conservation is checked per currency
 HEALTHY_TIMEOUT_S = 120  # a restarted broker, group rejoins, supervisor backoffs
