@@ -26,7 +26,7 @@ SAM_BUILD_DIR := build/sam
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 PIP_PYTHON=$(abspath $(BIN)/python)
 
 .PHONY: run run-services test install dashboard frontend-test browser lint typecheck \
-	unit integration e2e browser-e2e bench bench-smoke pgbench clean \
+	unit integration e2e browser-e2e bench bench-smoke pgbench chaos chaos-smoke clean \
 	emulator emulator-stop emulator-install template-lint sam-install audit audit-code audit-deps
 
 run: install dashboard
@@ -40,6 +40,7 @@ run-services: install dashboard
 test: install audit-code lint typecheck template-lint emulator-install dashboard frontend-test browser
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
+	$(MAKE) chaos-smoke
 
 install: $(STAMP)
 
@@ -90,13 +91,14 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 lint: install
-	$(BIN)/ruff check layers runtime functions tests bench localstack
+	$(BIN)/ruff check layers runtime functions tests bench localstack chaos
 
 # bench/ is scripts run from their folder (python bench/run.py), not a package: its own pass.
 typecheck: install
 	$(BIN)/mypy
 	MYPYPATH=layers/wallet:runtime:bench $(BIN)/mypy --strict --explicit-package-bases bench/*.py
 	MYPYPATH=layers/wallet:runtime $(BIN)/mypy --strict --explicit-package-bases localstack/emulator.py
+	MYPYPATH=layers/wallet:runtime $(BIN)/mypy --strict -p chaos
 
 # template.yaml as AWS would take it: both linters, then sam build (infra/sam-build.mk), into a
 # git-ignored folder.
@@ -162,6 +164,24 @@ bench-smoke: install
 	rm -rf $(SMOKE_RESULTS)
 	$(MAKE) bench BENCH_SECONDS=5 BENCH_RESULTS=$(SMOKE_RESULTS)
 	$(BIN)/python bench/check.py $(SMOKE_RESULTS)
+
+# The bank test (chaos/, docs/RELIABILITY.md): clients, a nemesis and a checker, for DURATION
+# seconds on each configuration (CONFIG=services|embedded|both). Prints a summary, writes
+# chaos-results/<UTC time>.json, and fails on any violation.
+DURATION ?= 120
+CONFIG ?= both
+CHAOS_RESULTS ?= chaos-results
+CHAOS_FAULT_KINDS_MIN ?= 1
+CHAOS_ARGS ?=
+chaos: install
+	$(BIN)/python -m chaos --duration $(DURATION) --config $(CONFIG) \
+		--results-dir $(CHAOS_RESULTS) --min-fault-kinds $(CHAOS_FAULT_KINDS_MIN) $(CHAOS_ARGS)
+
+# What `make test` ends with: 45 s on each configuration (about 2 minutes in all), a fault
+# every 3 to 6 s, failing on any violation or on a nemesis that injected fewer than 2 kinds.
+chaos-smoke: install
+	$(MAKE) chaos DURATION=45 CONFIG=both CHAOS_RESULTS=test-artifacts/chaos-smoke \
+		CHAOS_FAULT_KINDS_MIN=2 CHAOS_ARGS="--fault-gap 3 6"
 
 clean:
 	rm -rf $(VENV) $(EMULATOR_VENV) $(SAM_VENV) build .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist

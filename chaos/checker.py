@@ -1,0 +1,274 @@
+"""The bank test's checker: what the clients saw, what the wallet holds, and whether they agree.
+
+Everything here is a pure function of recorded data, so a test can feed it a
+fabricated history with a known violation and see it reported. The clients
+record each operation's answers; after the run the outcome of every
+operation is known (acknowledged or rejected), or it stays unknown, which is
+itself reported. The final state is read over the API (balances, each
+wallet's history), from the websocket (every message received) and straight
+from the database (the journal).
+
+A violation names its check and what broke it. The checks:
+
+- `conservation`: per currency, the balances sum to the acknowledged deposits
+  minus the acknowledged payouts;
+- `negative_balance`: no user balance, nor any balance after an entry, is below 0;
+- `missing_from_history` / `duplicated_in_history` / `history_mismatch`: each
+  acknowledged operation is in its wallets' histories exactly once, as sent;
+- `unexpected_transaction`: nothing else is, and nothing the ledger refused;
+- `key_applied_twice`: one key was answered with two transactions, or twice as
+  the first (not replayed) answer;
+- `entries_do_not_sum`: each wallet's history and each journal account sum to
+  its balance; in the journal, in order of application, every entry's
+  balance follows from the one before, and each transaction's entries sum to 0;
+- `journal_mismatch`: the journal's committed transactions are the acknowledged ones;
+- `websocket_conflict`: one commit delivered twice with different data;
+- `websocket_mismatch`: a delivered event that history does not hold as sent;
+- `unresolved` and `unexpected_answer`: an outcome still unknown after the run,
+  or an answer a correct wallet never gives to these requests.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ACKNOWLEDGED, REJECTED, UNKNOWN = "acknowledged", "rejected", "unknown"
+NO_ANSWER = 0  # a timeout or a dropped connection
+# What a client may see from a correct wallet under faults: a commit, a refusal, pending,
+# too many requests, or unavailable in some form.
+EXPECTED_STATUSES = frozenset({NO_ANSWER, 201, 202, 422, 429, 500, 502, 503, 504})
+DETAILS_PER_CHECK_MAX = 50  # a broken run repeats itself: the first of each kind say enough
+SYSTEM_PREFIX = "system:"
+CREDITS = ("deposit", "transfer_in")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int  # NO_ANSWER when there was none
+    transaction_id: str | None = None
+    replayed: bool = False  # the answer carried Idempotent-Replayed: true
+    first_hand: bool = True  # a POST's own answer, not a lookup of its Location or id
+
+
+@dataclass
+class Operation:
+    key: str
+    kind: str  # deposit | payout | transfer
+    wallet: str  # the depositee, the payer or the sender
+    currency: str
+    amount_minor: int
+    counterparty: str | None = None  # a transfer's receiver
+    answers: list[Answer] = field(default_factory=list)
+    outcome: str = UNKNOWN
+    transaction_id: str | None = None
+    resolved_after_run: bool = False
+    settled_at_s: float | None = None  # since the load began, when its outcome became known
+
+    def expected_entries(self) -> list[tuple[str, str]]:
+        """(wallet, entry type) for each history entry an acknowledgement implies."""
+        if self.kind == "transfer":
+            assert self.counterparty is not None, "a transfer has a receiver"
+            return [(self.wallet, "transfer_out"), (self.counterparty, "transfer_in")]
+        return [(self.wallet, self.kind)]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    seq: int
+    transaction_id: str
+    account_id: str
+    currency: str
+    amount_minor: int  # signed: a credit is positive
+    balance_after_minor: int
+
+
+@dataclass(frozen=True)
+class Journal:
+    entries: list[JournalEntry]  # in seq order
+    balances: Mapping[tuple[str, str], int]  # (account, currency) -> minor units
+    committed_ids: set[str]
+
+
+@dataclass
+class FinalState:
+    exponents: Mapping[str, int]  # currency -> minor-unit digits
+    balances: Mapping[tuple[str, str], int]  # (wallet, currency) -> minor units, from the API
+    histories: Mapping[str, list[dict[str, Any]]]  # wallet -> items, oldest first
+    events: list[dict[str, Any]] = field(default_factory=list)  # balanceUpdated messages
+    journal: Journal | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    detail: str
+
+
+def minor(amount: str, currency: str, exponents: Mapping[str, int]) -> int:
+    """A decimal string in minor units, exactly; a digit too many is a bug, not a rounding."""
+    scaled = Decimal(amount).scaleb(exponents[currency])
+    assert scaled == scaled.to_integral_value(), f"{amount} {currency} has too many digits"
+    return int(scaled)
+
+
+def check(operations: list[Operation], state: FinalState) -> list[Violation]:
+    found = [*answers(operations), *conservation(operations, state),
+             *negative_balances(state), *history_matches(operations, state),
+             *entries_sum(state), *websocket(state)]
+    if state.journal is not None:
+        found += [*journal_sums(state.journal), *journal_matches(operations, state.journal)]
+    return found
+
+
+def answers(operations: list[Operation]) -> Iterator[Violation]:
+    for op in operations:
+        if op.outcome == UNKNOWN:
+            yield Violation("unresolved", f"{op.key}: {[a.status for a in op.answers]}")
+        odd = [a.status for a in op.answers if a.status not in EXPECTED_STATUSES]
+        if odd:
+            yield Violation("unexpected_answer", f"{op.key} was answered {odd}")
+        ids = {a.transaction_id for a in op.answers if a.transaction_id}
+        firsts = [a for a in op.answers
+                  if a.first_hand and a.status in (201, 422) and not a.replayed]
+        if len(ids) > 1 or len(firsts) > 1:
+            yield Violation("key_applied_twice", f"{op.key}: transactions {sorted(ids)}, "
+                            f"{len(firsts)} answers not marked as replays")
+        if {201, 422} <= {a.status for a in op.answers}:
+            yield Violation("key_applied_twice", f"{op.key} was both committed and refused")
+
+
+def conservation(operations: list[Operation], state: FinalState) -> Iterator[Violation]:
+    expected: Counter[str] = Counter()
+    for op in operations:
+        if op.outcome == ACKNOWLEDGED and op.kind != "transfer":
+            expected[op.currency] += op.amount_minor if op.kind == "deposit" else -op.amount_minor
+    held: Counter[str] = Counter()
+    for (_, currency), balance in state.balances.items():
+        held[currency] += balance
+    for currency in sorted(set(expected) | set(held)):
+        if expected[currency] != held[currency]:
+            yield Violation("conservation", f"{currency}: balances sum to {held[currency]}, "
+                            f"acknowledged deposits minus payouts are {expected[currency]}")
+
+
+def negative_balances(state: FinalState) -> Iterator[Violation]:
+    for (wallet, currency), balance in sorted(state.balances.items()):
+        if balance < 0:
+            yield Violation("negative_balance", f"{wallet} holds {balance} {currency}")
+    for wallet, items in sorted(state.histories.items()):
+        for item in items:
+            if minor(item["balanceAfter"], item["currency"], state.exponents) < 0:
+                yield Violation("negative_balance", f"{wallet} after {item['id']}: {item}")
+    if state.journal is not None:
+        for entry in state.journal.entries:
+            if entry.balance_after_minor < 0 and not entry.account_id.startswith(SYSTEM_PREFIX):
+                yield Violation("negative_balance", f"journal entry {entry}")
+
+
+def history_matches(operations: list[Operation], state: FinalState) -> Iterator[Violation]:
+    seen: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for wallet, items in state.histories.items():
+        for item in items:
+            seen[(wallet, item["id"])].append(item)
+    expected: set[tuple[str, str]] = set()
+    for op in operations:
+        if op.outcome != ACKNOWLEDGED:
+            continue
+        assert op.transaction_id is not None, "an acknowledgement names its transaction"
+        for wallet, entry_type in op.expected_entries():
+            place = (wallet, op.transaction_id)
+            expected.add(place)
+            yield from _one_entry(op, entry_type, place, seen.get(place, []), state.exponents)
+    for wallet, transaction_id in sorted(set(seen) - expected):
+        yield Violation("unexpected_transaction",
+                        f"{transaction_id} in {wallet}'s history is no acknowledged operation")
+
+
+def _one_entry(op: Operation, entry_type: str, place: tuple[str, str],
+               items: list[dict[str, Any]], exponents: Mapping[str, int]) -> Iterator[Violation]:
+    if not items:
+        yield Violation("missing_from_history", f"{op.key} ({place[1]}) not in {place[0]}'s")
+        return
+    if len(items) > 1:
+        yield Violation("duplicated_in_history", f"{op.key} ({place[1]}) {len(items)} times "
+                        f"in {place[0]}'s")
+    item = items[0]
+    sent = (entry_type, op.currency, op.amount_minor)
+    held = (item["type"], item["currency"], minor(item["amount"], item["currency"], exponents))
+    if sent != held:
+        yield Violation("history_mismatch", f"{op.key}: sent {sent}, history holds {held}")
+
+
+def entries_sum(state: FinalState) -> Iterator[Violation]:
+    for wallet, items in sorted(state.histories.items()):
+        sums: Counter[str] = Counter()
+        for item in items:  # in time order, which need not be the order of application
+            amount = minor(item["amount"], item["currency"], state.exponents)
+            sums[item["currency"]] += amount if item["type"] in CREDITS else -amount
+        currencies = set(sums) | {c for (w, c) in state.balances if w == wallet}
+        for currency in sorted(currencies):
+            balance = state.balances.get((wallet, currency), 0)
+            if sums[currency] != balance:
+                yield Violation("entries_do_not_sum", f"{wallet}: history sums to "
+                                f"{sums[currency]} {currency}, the balance is {balance}")
+
+
+def journal_sums(journal: Journal) -> Iterator[Violation]:
+    totals: Counter[tuple[str, str]] = Counter()
+    previous: Counter[tuple[str, str]] = Counter()  # each account's last balance_after
+    per_transaction: Counter[tuple[str, str]] = Counter()
+    for entry in journal.entries:
+        account = (entry.account_id, entry.currency)
+        totals[account] += entry.amount_minor
+        per_transaction[(entry.transaction_id, entry.currency)] += entry.amount_minor
+        if previous[account] + entry.amount_minor != entry.balance_after_minor:
+            yield Violation("entries_do_not_sum", f"journal {entry} follows a balance of "
+                            f"{previous[account]}")
+        previous[account] = entry.balance_after_minor
+    for account in sorted(set(totals) | set(journal.balances)):
+        if totals[account] != journal.balances.get(account, 0):
+            yield Violation("entries_do_not_sum", f"journal {account}: entries sum to "
+                            f"{totals[account]}, balances holds "
+                            f"{journal.balances.get(account, 0)}")
+    for (transaction_id, currency), total in sorted(per_transaction.items()):
+        if total != 0:
+            yield Violation("entries_do_not_sum", f"journal {transaction_id} posts {total} "
+                            f"{currency} in all, not 0")
+
+
+def journal_matches(operations: list[Operation], journal: Journal) -> Iterator[Violation]:
+    acknowledged = {op.transaction_id for op in operations
+                    if op.outcome == ACKNOWLEDGED and op.transaction_id is not None}
+    for transaction_id in sorted(journal.committed_ids - acknowledged):
+        yield Violation("journal_mismatch", f"{transaction_id} committed, never acknowledged")
+    for transaction_id in sorted(acknowledged - journal.committed_ids):
+        yield Violation("journal_mismatch", f"{transaction_id} acknowledged, not committed")
+
+
+def websocket(state: FinalState) -> Iterator[Violation]:
+    delivered: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in state.events:
+        place = (event["userId"], event["transaction"]["id"])
+        first = delivered.setdefault(place, event)
+        if first != event:
+            yield Violation("websocket_conflict", f"{place} delivered as {first} and as {event}")
+    history = {(wallet, item["id"]): item
+               for wallet, items in state.histories.items() for item in items}
+    for place, event in sorted(delivered.items()):
+        item = history.get(place)
+        if item is None or event["transaction"] != item or event["balance"] != \
+                item["balanceAfter"] or event["currency"] != item["currency"]:
+            yield Violation("websocket_mismatch", f"{event} against history {item}")
+
+
+def summarise(violations: Iterable[Violation]) -> tuple[Counter[str], list[dict[str, str]]]:
+    """Counts by check, and the first few of each, for a report a person can read."""
+    counts: Counter[str] = Counter()
+    kept: list[dict[str, str]] = []
+    for violation in violations:
+        counts[violation.check] += 1
+        if counts[violation.check] <= DETAILS_PER_CHECK_MAX:
+            kept.append({"check": violation.check, "detail": violation.detail})
+    return counts, kept
