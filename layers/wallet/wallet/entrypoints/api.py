@@ -25,7 +25,6 @@ from typing import Any
 import orjson
 
 from wallet import bootstrap
-from wallet.domain.access import Principal
 from wallet.domain.commands import LedgerCommand
 from wallet.domain.errors import REJECTIONS, RateLimited, Unauthorized, WalletError
 from wallet.domain.events import CommandRejected
@@ -78,7 +77,7 @@ async def handle(event: Event, action: Action) -> dict[str, Any]:
         wiring = bootstrap.current()
         request = Request(event, wiring.request_rules)
         # Every route authenticates first, so a stranger learns nothing, and draws on a bucket.
-        _, allowance = await admit(request, wiring.throttle)
+        allowance = await admit(request, wiring.throttle)
         response = with_allowance(await action(request, wiring.wallet), allowance)
     except WalletError as error:
         response = error_response(error)
@@ -91,15 +90,15 @@ async def handle(event: Event, action: Action) -> dict[str, Any]:
     return to_result(response, request_id)
 
 
-async def admit(request: Request, throttle: Throttle) -> tuple[Principal, Allowance | None]:
-    """The caller, authenticated, with a token from their bucket; a caller who fails to
+async def admit(request: Request, throttle: Throttle) -> Allowance | None:
+    """Authenticates the caller and takes a token from their bucket; a caller who fails to
     authenticate draws on their address's bucket instead (RateLimited once it is empty)."""
     try:
         principal = request.principal
     except Unauthorized:
         await throttle.admit_stranger(request.source_address)
         raise
-    return principal, await throttle.admit(principal)
+    return await throttle.admit(principal)
 
 
 def error_response(error: WalletError) -> Response:
