@@ -132,7 +132,9 @@ def up(settings: Settings) -> dict[str, str]:
                      f"{outputs['WebSocketApiId']}/prod",
         "token": JwtTokens(secret).issue(OPERATOR, TOKEN_TTL_S),
     }
-    _write_private(settings.data_dir / "emulator.json", json.dumps(summary, indent=2))
+    # It holds a bearer token: readable by its owner only.
+    summary_text = json.dumps(summary, indent=2) + "\n"
+    bootstrap.write_private(settings.data_dir / "emulator.json", summary_text)
     (settings.state_dir / "outputs.json").write_text(json.dumps(outputs, indent=2))
     return summary
 
@@ -288,14 +290,6 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _write_private(path: Path, text: str) -> None:
-    """The file holds a bearer token: readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -267,7 +267,7 @@ def jwt_secret(config: Config) -> str:
         return config.jwt_secret
     path = config.data_dir / SECRET_FILE
     if not path.exists():
-        _write_private(path, secrets.token_urlsafe(48))
+        write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
@@ -280,7 +280,8 @@ def cursor_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), CURSOR_KEY_LABEL, hashlib.sha256).digest()
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
+    """A file only its owner may read (a secret, a token), replaced whole, never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(text)
