@@ -21,25 +21,32 @@ from wallet.config import Config
 from wallet.domain.access import Principal
 from wallet.domain.codec import decode_outcome
 from wallet.domain.errors import Unavailable
-from wallet.domain.events import Outcome, TransactionCommitted
-from wallet.domain.ledger import BalanceKey
+from wallet.domain.events import HoldUpdated, Outcome, TransactionCommitted
+from wallet.domain.holds import Hold
+from wallet.domain.journal import JournalEntry
+from wallet.domain.ledger import BalanceKey, Transaction
 from wallet.domain.rate_limits import UNLIMITED
 from wallet.entrypoints.request import RequestRules
 from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
 from wallet.service_layer.ports import (
+    Accounts,
     Applied,
+    AuditedAccount,
     BalanceCache,
     CachedBalances,
     CommandLog,
     DeadLetters,
     HistoryEntry,
     HistoryQuery,
+    HoldQuery,
     LedgerBatch,
     LedgerStore,
     LogFull,
     PendingCommands,
     PubSub,
+    StoredHold,
     Subscription,
+    WalletBalances,
 )
 from wallet.service_layer.throttle import Throttle
 from wallet.service_layer.views import entry_of
@@ -59,20 +66,33 @@ class FakeLedgerBatch(LedgerBatch):
         self._store = store
         self.applied: list[Applied] = []
         self.balances: dict[BalanceKey, int] = {}
+        self.held: dict[BalanceKey, int] = {}
+        self.holds: dict[str, Hold] = {}
 
-    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
-        return {key: self._store.balance_rows[key] for key in keys
-                if key in self._store.balance_rows}
+    def load_balances(self, keys: Collection[BalanceKey]) -> Accounts:
+        rows = self._store
+        return Accounts({key: rows.balance_rows[key] for key in keys if key in rows.balance_rows},
+                        {key: rows.held_rows[key] for key in keys if key in rows.held_rows})
+
+    def load_holds(
+        self, hold_ids: Collection[str], wallet_ids: Collection[str], due_by: datetime
+    ) -> dict[str, Hold]:
+        return {h.id: h for h in self._store.hold_rows.values()
+                if h.id in hold_ids or (h.user_id in wallet_ids and h.active
+                                        and h.expires_at <= due_by)}
 
     def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]:
         return {i: self._store.outcomes[i] for i in command_ids if i in self._store.outcomes}
 
-    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
+    def save(self, applied: Sequence[Applied], accounts: Accounts,
+             holds: Collection[Hold]) -> None:
         ids = [envelope.command_id for envelope, _ in [*self.applied, *applied]]
         assert len(ids) == len(set(ids)), "a command id is never written twice"
         assert not set(ids) & set(self._store.outcomes), "a command id is never written twice"
         self.applied.extend(applied)
-        self.balances.update(balances)
+        self.balances.update(accounts.balances)
+        self.held.update(accounts.held)
+        self.holds.update({hold.id: hold for hold in holds})
 
 
 class FakeLedgerStore(LedgerStore):
@@ -80,6 +100,8 @@ class FakeLedgerStore(LedgerStore):
 
     def __init__(self, balances: Mapping[BalanceKey, int] | None = None) -> None:
         self.balance_rows: dict[BalanceKey, int] = dict(balances or {})
+        self.held_rows: dict[BalanceKey, int] = {}
+        self.hold_rows: dict[str, Hold] = {}
         self.outcomes: dict[str, Outcome] = {}
         self.entries: list[tuple[str, HistoryEntry]] = []  # (account id, entry)
         self.committed: list[list[Applied]] = []  # what each committed batch saved
@@ -100,11 +122,14 @@ class FakeLedgerStore(LedgerStore):
         for envelope, outcome in batch.applied:
             self.outcomes[envelope.command_id] = outcome
             if isinstance(outcome, TransactionCommitted):
-                self.add_entries(outcome)
+                self.add_entries(outcome.transaction)
+            if isinstance(outcome, HoldUpdated) and outcome.change.transaction is not None:
+                self.add_entries(outcome.change.transaction)
         self.balance_rows.update(batch.balances)
+        self.held_rows.update(batch.held)
+        self.hold_rows.update(batch.holds)
 
-    def add_entries(self, committed: TransactionCommitted) -> None:
-        transaction = committed.transaction
+    def add_entries(self, transaction: Transaction) -> None:
         for posting in transaction.postings:
             entry = entry_of(transaction, posting)
             seq = len(self.entries) + 1
@@ -116,10 +141,40 @@ class FakeLedgerStore(LedgerStore):
     def outcome(self, command_id: str) -> Outcome | None:
         return self.outcomes.get(command_id)
 
-    def balances(self, account_id: str) -> dict[str, int]:
+    def balances(self, account_id: str, at: datetime | None = None) -> WalletBalances:
+        """Point-in-time reads belong to the SQL store's tests: this fake knows only now."""
         self.balance_reads += 1
-        return {currency: balance for (account, currency), balance in self.balance_rows.items()
-                if account == account_id}
+        return WalletBalances(
+            {currency: balance for (account, currency), balance in self.balance_rows.items()
+             if account == account_id},
+            {currency: held for (account, currency), held in self.held_rows.items()
+             if account == account_id and held})
+
+    def hold(self, hold_id: str) -> Hold | None:
+        return self.hold_rows.get(hold_id)
+
+    def holds(self, query: HoldQuery) -> list[StoredHold]:
+        rows = [StoredHold(seq, hold) for seq, hold in enumerate(self.hold_rows.values(), 1)
+                if query.account_id in (None, hold.user_id)
+                and query.status in (None, hold.status)
+                and (query.after_seq is None or seq < query.after_seq)]
+        return sorted(rows, key=lambda row: -row.seq)[: query.limit]
+
+    def due_holds(self, now: datetime, limit: int) -> list[Hold]:
+        due = sorted((h for h in self.hold_rows.values() if h.due(now)),
+                     key=lambda h: (h.expires_at, h.id))
+        return due[:limit]
+
+    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        return []  # verification runs against the SQL store, whose chains it checks
+
+    def journal(
+        self, account_id: str, currency: str, after_seq: int, limit: int
+    ) -> list[JournalEntry]:
+        return []
+
+    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        return []
 
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
         self.history_queries.append(query)

@@ -5,12 +5,25 @@ so the ledger only ever sees well-formed, authorised requests.
 """
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import MISSING, dataclass, fields
 
 from wallet.domain.errors import SameWallet
 
 REQUEST_HASH = re.compile(r"[0-9a-f]{64}")  # what request_hash returns: SHA-256 in hex
+
+# A client's labels on a write: (key, value) pairs sorted by key, so equal labels are equal.
+Metadata = tuple[tuple[str, str], ...]
+REFERENCE_LENGTH_MAX = 128
+METADATA_KEYS_MAX = 16
+METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+METADATA_VALUE_LENGTH_MAX = 256
+
+HOLD_EXPIRY_DEFAULT_S = 7 * 86_400
+HOLD_EXPIRY_MAX_S = 30 * 86_400
+_EXPIRY_NAMESPACE = uuid.UUID("1b6f6d0e-4f5e-4a38-9d1e-6c2b7a0f3c55")
 
 
 @dataclass(frozen=True)
@@ -18,6 +31,8 @@ class _OneWallet:
     user_id: str
     amount_minor: int
     currency: str
+    reference: str | None = None
+    metadata: Metadata = ()
 
     @property
     def wallet_id(self) -> str:
@@ -40,6 +55,8 @@ class Transfer:
     to_user_id: str
     amount_minor: int
     currency: str
+    reference: str | None = None
+    metadata: Metadata = ()
 
     def __post_init__(self) -> None:
         """Input, not a programmer error: a log record or a request may well ask it."""
@@ -52,7 +69,54 @@ class Transfer:
         return self.from_user_id
 
 
-LedgerCommand = Deposit | Payout | Transfer
+@dataclass(frozen=True)
+class PlaceHold(_OneWallet):
+    """Reserves money in the wallet: it stays in the balance but is no longer available."""
+
+    expires_in_s: int = HOLD_EXPIRY_DEFAULT_S
+
+
+@dataclass(frozen=True)
+class _HoldChange:
+    """A command on one hold. The gateway read the hold to build it, so it names the hold's
+    wallet (which keys the log: a hold's commands keep their order with the wallet's) and
+    its currency; the consumer checks both against the hold it loads."""
+
+    hold_id: str
+    user_id: str
+    amount_minor: int  # a capture's amount; for a void or an expiry, the hold's amount
+    currency: str
+
+    @property
+    def wallet_id(self) -> str:
+        return self.user_id
+
+
+@dataclass(frozen=True)
+class CaptureHold(_HoldChange):
+    """Moves `amount_minor` of the hold out of the wallet, as a payout, and releases the rest."""
+
+
+@dataclass(frozen=True)
+class VoidHold(_HoldChange):
+    """Releases the whole hold."""
+
+
+@dataclass(frozen=True)
+class ExpireHold(_HoldChange):
+    """Releases a hold past its expiry. Its id is the hold's own (`expiry_command_id`), so
+    however many sweepers ask, and whether the consumer expired the hold first or not,
+    a hold expires once."""
+
+
+LedgerCommand = Deposit | Payout | Transfer | PlaceHold | CaptureHold | VoidHold | ExpireHold
+HoldCommand = CaptureHold | VoidHold | ExpireHold
+
+# What each command is called on the wire, in the store (`transactions.kind`) and in the API.
+KINDS: dict[type, str] = {
+    Deposit: "deposit", Payout: "payout", Transfer: "transfer", PlaceHold: "hold",
+    CaptureHold: "capture", VoidHold: "void", ExpireHold: "expire",
+}
 
 
 @dataclass(frozen=True)
@@ -68,10 +132,29 @@ class Envelope:
     attempt_id: str = ""
 
 
+def kind_of(command: LedgerCommand) -> str:
+    return KINDS[type(command)]
+
+
+def expiry_command_id(hold_id: str) -> str:
+    """The one id every expiry of this hold carries."""
+    return str(uuid.uuid5(_EXPIRY_NAMESPACE, hold_id))
+
+
 def request_hash(command: LedgerCommand) -> str:
     """Fingerprint of what was asked, to tell a retry from a reused key.
 
-    `|` cannot occur in user ids or currency codes, so the join is unambiguous.
+    Required fields are joined as they always were (`|` cannot occur in user
+    ids, hold ids or currency codes, so the join is unambiguous), so a retry of
+    a request recorded before the optional fields existed still matches it.
+    An optional field counts only when it is set, as `name=<JSON>`: no value
+    can shift a boundary between fields.
     """
-    fields = [type(command).__name__, *(str(value) for value in vars(command).values())]
-    return hashlib.sha256("|".join(fields).encode()).hexdigest()
+    parts = [type(command).__name__]
+    for each in fields(command):
+        value = getattr(command, each.name)
+        if each.default is MISSING:
+            parts.append(str(value))
+        elif value != each.default:
+            parts.append(f"{each.name}={json.dumps(value, separators=(',', ':'))}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

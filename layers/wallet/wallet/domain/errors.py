@@ -62,6 +62,16 @@ class BalanceLimitExceeded(WalletError):
     code = "balance_limit_exceeded"
 
 
+class HoldNotActive(WalletError):
+    """The hold was captured, voided or expired already: nothing is held to act on."""
+
+    code = "hold_not_active"
+
+
+class AmountExceedsHold(WalletError):
+    code = "amount_exceeds_hold"
+
+
 class TooManyConnections(WalletError):
     """One client holds as many connections as it may: its own websockets, or its address's."""
 
@@ -99,6 +109,7 @@ class RequestTimeout(WalletError):
 
 REJECTIONS: dict[str, type[WalletError]] = {
     error.code: error
-    for error in (InsufficientFunds, BalanceLimitExceeded, IdempotencyKeyReused)
+    for error in (InsufficientFunds, BalanceLimitExceeded, IdempotencyKeyReused, HoldNotActive,
+                  AmountExceedsHold)
 }
 """The errors the ledger itself may answer with, by code, so a stored outcome can be rebuilt."""

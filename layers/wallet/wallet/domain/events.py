@@ -7,7 +7,7 @@ who sees an event can read its effect from the store.
 from dataclasses import dataclass
 from datetime import datetime
 
-from wallet.domain.ledger import Rejection, Transaction
+from wallet.domain.ledger import HoldChange, Rejection, Transaction
 
 
 @dataclass(frozen=True)
@@ -28,4 +28,14 @@ class CommandRejected:
     attempt_id: str = ""  # the submission that was decided; see Envelope.attempt_id
 
 
-Outcome = TransactionCommitted | CommandRejected
+@dataclass(frozen=True)
+class HoldUpdated:
+    """A hold was placed, captured (`change.transaction` is the capture), voided or expired."""
+
+    command_id: str
+    request_hash: str
+    change: HoldChange
+    attempt_id: str = ""  # the submission that applied it; see Envelope.attempt_id
+
+
+Outcome = TransactionCommitted | CommandRejected | HoldUpdated

@@ -9,20 +9,30 @@ state.
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wallet.domain.codec import decode_envelope, encode_outcome
-from wallet.domain.commands import Envelope
+from wallet.domain.commands import (
+    CaptureHold,
+    Envelope,
+    ExpireHold,
+    VoidHold,
+    expiry_command_id,
+    request_hash,
+)
 from wallet.domain.errors import Unavailable, ValidationError
-from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
-from wallet.domain.ledger import Book, Rejection, legs
+from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
+from wallet.domain.holds import Hold
+from wallet.domain.ledger import SYSTEM_ACCOUNTS, Book, HoldChange, Rejection, accounts
 from wallet.service_layer.ports import (
     NO_METRICS,
+    Accounts,
     Applied,
     BalanceCache,
     DeadLetters,
+    LedgerBatch,
     LedgerStore,
     Metrics,
     PubSub,
@@ -33,6 +43,11 @@ log = logging.getLogger("wallet.ledger")
 Clock = Callable[[], datetime]
 
 
+# Holds that expire this soon are loaded with the batch, so a command later in it, whose clock
+# has moved on, still sees them expire first. Beyond a batch's own duration, by far.
+EXPIRY_HORIZON = timedelta(seconds=5)
+
+
 def apply_batch(
     store: LedgerStore, cache: BalanceCache, envelopes: Sequence[Envelope], clock: Clock
 ) -> list[Outcome]:
@@ -41,23 +56,61 @@ def apply_batch(
     A redelivered command with the same request is left out: its outcome was
     published when it was first applied, and publishing it again would push a
     stale balance to dashboards.
+
+    Before each command, every hold of its wallets that is past its expiry
+    expires, as the command its id names (`expiry_command_id`): expiry
+    happens in order with the wallet's other commands, whether a sweeper
+    asked for it or the next command on the wallet came first.
     """
     started = time.perf_counter()
-    keys = {(account, e.command.currency) for e in envelopes for account in legs(e.command)}
     with store.batch() as batch:
-        book = Book(batch.load_balances(keys))
+        book = _book(batch, envelopes, clock() + EXPIRY_HORIZON)
         known = batch.load_outcomes({e.command_id for e in envelopes})
         # A redelivery may follow a consumer that died between its commit and its
         # invalidation; invalidating its wallets again is cheap and closes that gap.
         replayed = {account for e in envelopes if e.command_id in known
-                    for account in legs(e.command)}
+                    for account in accounts(e.command)}
         applied: list[Applied] = []
-        decided = [_decide(envelope, known, book, applied, clock()) for envelope in envelopes]
-        batch.save(applied, book.changed)
-    cache.invalidate({account for account, _ in book.changed} | replayed)
+        decided: list[Outcome | None] = []
+        for envelope in envelopes:
+            now = clock()
+            for hold in book.due_holds(_wallets(envelope), now):
+                decided.append(_decide(_expiry(hold), known, book, applied, now))
+            decided.append(_decide(envelope, known, book, applied, now))
+        batch.save(applied, Accounts(book.changed, book.held_changed), book.holds_changed.values())
+    cache.invalidate({account for account, _ in [*book.changed, *book.held_changed]} | replayed)
     log.info("batch applied", extra={"size": len(envelopes), "applied": len(applied),
              "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
     return [outcome for outcome in decided if outcome is not None]
+
+
+def _book(batch: LedgerBatch, envelopes: Sequence[Envelope], due_by: datetime) -> Book:
+    """Locks and loads every account the batch may touch, and the holds it may change.
+
+    A due hold in another currency than the batch's commands touches one more
+    balance of a wallet already locked: its row is read under the same lock.
+    """
+    keys = {(account, e.command.currency) for e in envelopes for account in accounts(e.command)}
+    loaded = batch.load_balances(keys)
+    hold_ids = {e.command.hold_id for e in envelopes
+                if isinstance(e.command, CaptureHold | VoidHold | ExpireHold)}
+    wallets = {wallet for e in envelopes for wallet in _wallets(e)}
+    holds = batch.load_holds(hold_ids, wallets, due_by)
+    extra = {(h.user_id, h.currency) for h in holds.values()} - keys
+    if extra:
+        more = batch.load_balances(extra)
+        loaded = Accounts(loaded.balances | more.balances, loaded.held | more.held)
+    return Book(loaded.balances, loaded.held, holds)
+
+
+def _wallets(envelope: Envelope) -> Collection[str]:
+    return [a for a in accounts(envelope.command) if a not in SYSTEM_ACCOUNTS]
+
+
+def _expiry(hold: Hold) -> Envelope:
+    """The expiry of a hold, exactly as a sweeper would append it."""
+    command = ExpireHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
+    return Envelope(expiry_command_id(hold.id), request_hash(command), command)
 
 
 def _decide(
@@ -68,10 +121,15 @@ def _decide(
     if earlier is not None:
         return _replay(envelope, earlier, now)
     result = book.post(envelope.command, envelope.command_id, now)
+    if result is None:
+        return None  # an expiry with nothing to expire: nothing happened, nothing is recorded
     outcome: Outcome
     if isinstance(result, Rejection):
         outcome = CommandRejected(envelope.command_id, envelope.request_hash, result, now,
                                   envelope.command.wallet_id, envelope.attempt_id)
+    elif isinstance(result, HoldChange):
+        outcome = HoldUpdated(envelope.command_id, envelope.request_hash, result,
+                              envelope.attempt_id)
     else:
         outcome = TransactionCommitted(envelope.command_id, envelope.request_hash, result,
                                        envelope.attempt_id)

@@ -14,6 +14,8 @@ from datetime import datetime
 from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.commands import Envelope
 from wallet.domain.events import Outcome
+from wallet.domain.holds import Hold
+from wallet.domain.journal import JournalEntry
 from wallet.domain.ledger import BalanceKey
 from wallet.domain.rate_limits import Allowance, Rate
 
@@ -40,6 +42,8 @@ class HistoryQuery:
     amount_ranges: tuple[AmountRange, ...] = ()
     by_amount: bool = False  # sorted by amount (then seq), not by seq alone
     after_amount_minor: int | None = None  # the cursor's amount, when sorted by amount
+    # Exact matches on the transaction's labels: ("reference", r) and ("metadata.<key>", v).
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,20 +57,75 @@ class HistoryEntry:
     counterparty: str | None
     created_at: datetime
     account_id: str = ""  # whose entry it is; one wallet's history need not say
+    reference: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    hold_id: str | None = None  # a capture's hold
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """What a batch reads of the accounts it locked: balances, and money held in them."""
+
+    balances: dict[BalanceKey, int]
+    held: dict[BalanceKey, int]
+
+
+@dataclass(frozen=True)
+class WalletBalances:
+    """A wallet's balance and held money per currency; currencies it never held are absent."""
+
+    balances: dict[str, int]
+    held: dict[str, int]  # only currencies with money held
+
+    def available(self, currency: str) -> int:
+        return self.balances.get(currency, 0) - self.held.get(currency, 0)
+
+
+@dataclass(frozen=True)
+class HoldQuery:
+    account_id: str | None  # None: every user's holds (operators only)
+    limit: int
+    status: str | None = None
+    after_seq: int | None = None  # the cursor: the last hold of the previous page
+
+
+@dataclass(frozen=True)
+class StoredHold:
+    seq: int  # the hold's position, newest highest: what a cursor names
+    hold: Hold
+
+
+@dataclass(frozen=True)
+class AuditedAccount:
+    """One balances row, as verification reads it."""
+
+    account_id: str  # as stored: a system account's shard
+    currency: str
+    balance_minor: int
+    held_minor: int
+    head: str | None  # the hash of its newest entry; None before the chain existed
 
 
 class LedgerBatch(abc.ABC):
     """One database transaction of the consumer: read what a batch needs, then write it."""
 
     @abc.abstractmethod
-    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]: ...
+    def load_balances(self, keys: Collection[BalanceKey]) -> Accounts: ...
+
+    @abc.abstractmethod
+    def load_holds(
+        self, hold_ids: Collection[str], wallet_ids: Collection[str], due_by: datetime
+    ) -> dict[str, Hold]:
+        """The holds named, and the active holds of these wallets that expire by `due_by`."""
 
     @abc.abstractmethod
     def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]: ...
 
     @abc.abstractmethod
-    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
-        """Writes new outcomes only: a command id is never written twice."""
+    def save(self, applied: Sequence[Applied], accounts: Accounts,
+             holds: Collection[Hold]) -> None:
+        """Writes new outcomes only: a command id is never written twice. `accounts` holds
+        the balances and held amounts that changed, `holds` the holds that changed."""
 
 
 class LedgerStore(abc.ABC):
@@ -82,10 +141,37 @@ class LedgerStore(abc.ABC):
     def outcome(self, command_id: str) -> Outcome | None: ...
 
     @abc.abstractmethod
-    def balances(self, account_id: str) -> dict[str, int]: ...
+    def balances(self, account_id: str, at: datetime | None = None) -> WalletBalances:
+        """Now, or as they stood at `at`: one index seek per currency, whatever the history."""
 
     @abc.abstractmethod
     def history(self, query: HistoryQuery) -> list[HistoryEntry]: ...
+
+    @abc.abstractmethod
+    def hold(self, hold_id: str) -> Hold | None: ...
+
+    @abc.abstractmethod
+    def holds(self, query: HoldQuery) -> list[StoredHold]:
+        """Newest first, at most `query.limit`."""
+
+    @abc.abstractmethod
+    def due_holds(self, now: datetime, limit: int) -> list[Hold]:
+        """Active holds past their expiry, soonest first: what a sweeper expires."""
+
+    @abc.abstractmethod
+    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        """Every balances row of this user (None: of every account, system shards too)."""
+
+    @abc.abstractmethod
+    def journal(
+        self, account_id: str, currency: str, after_seq: int, limit: int
+    ) -> list[JournalEntry]:
+        """One account's entries (`account_id` as stored) in chain order, after `after_seq`."""
+
+    @abc.abstractmethod
+    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        """(transaction id, sum of its postings) for committed transactions whose postings do
+        not sum to zero, among this user's (None: all)."""
 
     @abc.abstractmethod
     def currencies(self, account_id: str | None) -> list[str]:

@@ -1,0 +1,61 @@
+"""The journal's hash chain: what makes a changed or removed entry detectable.
+
+Each account (one balances row: an account id, a shard of a system account,
+in one currency) chains its own entries: an entry's hash is
+SHA-256(previous entry's hash || the entry's canonical bytes), the first
+entry's previous hash being GENESIS. Chaining per account adds no point
+every batch must pass through: a batch already holds the locks of the
+accounts it writes, so their chain heads cannot move under it.
+
+The canonical bytes are JSON of the entry's fields in a fixed order, with
+no whitespace and keys never reordered: one entry has exactly one encoding,
+whichever backend stored it.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+GENESIS = "0" * 64  # the "previous hash" of an account's first entry
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """An entry as stored: every field its hash covers, and the position (`seq`) it has."""
+
+    seq: int
+    transaction_id: str
+    account_id: str  # as stored: a system account's shard, not its logical name
+    currency: str
+    amount_minor: int  # signed
+    balance_after_minor: int
+    entry_type: str
+    counterparty: str | None
+    created_at: str  # the store's fixed-width text (ledger.TIMESTAMP_FORMAT)
+    reference: str | None
+    metadata: str | None  # the canonical JSON object text, or None without metadata
+    hold_id: str | None
+    hash: str | None  # None: written before the chain existed
+
+
+def canonical_bytes(entry: JournalEntry) -> bytes:
+    fields = [entry.transaction_id, entry.account_id, entry.currency, entry.amount_minor,
+              entry.balance_after_minor, entry.entry_type, entry.counterparty, entry.created_at,
+              entry.reference, entry.metadata, entry.hold_id]
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(previous: str, entry: JournalEntry) -> str:
+    """SHA-256 of the previous hash's 32 bytes followed by the entry's canonical bytes."""
+    return hashlib.sha256(bytes.fromhex(previous) + canonical_bytes(entry)).hexdigest()
+
+
+def metadata_text(metadata: tuple[tuple[str, str], ...]) -> str | None:
+    """How metadata is stored and hashed: one JSON object, keys sorted, or None if empty."""
+    if not metadata:
+        return None
+    return json.dumps(dict(metadata), separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def metadata_of(text: str | None) -> tuple[tuple[str, str], ...]:
+    return () if text is None else tuple(sorted(json.loads(text).items()))
