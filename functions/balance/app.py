@@ -1,5 +1,7 @@
-"""GET /wallet/balance/{userId}: every balance of a wallet, read from the store."""
+"""GET /wallet/balance/{userId}: every balance of a wallet, what is held and what is available;
+now, or as of an instant (`at`)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from wallet.entrypoints import api
@@ -14,5 +16,6 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 async def balance(request: Request, wallet: WalletService) -> api.Response:
     user_id, currency = request.path_user_id(), request.currency(request.query.get("currency"))
-    balances = await wallet.balances(request.principal, user_id)
-    return api.ok(balances_view(user_id, currency.code, balances))
+    at = request.at(datetime.now(UTC))
+    balances = await wallet.balances(request.principal, user_id, at)
+    return api.ok(balances_view(user_id, currency.code, balances, at))

@@ -13,4 +13,5 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 
 async def deposit(request: Request, wallet: WalletService) -> api.Response:
-    return await api.submit(request, wallet, Deposit(request.user_id("userId"), *request.money()))
+    command = Deposit(request.user_id("userId"), *request.money(), *request.labels())
+    return await api.submit(request, wallet, command)

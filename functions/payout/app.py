@@ -13,4 +13,5 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 
 async def payout(request: Request, wallet: WalletService) -> api.Response:
-    return await api.submit(request, wallet, Payout(request.user_id("userId"), *request.money()))
+    command = Payout(request.user_id("userId"), *request.money(), *request.labels())
+    return await api.submit(request, wallet, command)

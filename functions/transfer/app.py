@@ -16,7 +16,7 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 async def transfer(request: Request, wallet: WalletService) -> api.Response:
     source, target = request.user_id("fromUserId"), request.user_id("toUserId")
     try:
-        command = Transfer(source, target, *request.money())
+        command = Transfer(source, target, *request.money(), *request.labels())
     except SameWallet as exc:  # the domain's rule; only the edge knows which field broke it
         raise ValidationError(f"toUserId must differ from fromUserId: {exc.message}",
                               "toUserId") from exc

@@ -27,6 +27,12 @@ HTTP_ROUTES = (
     ("GET", "/wallet/history", "history"),  # every wallet: operators only
     ("GET", "/wallet/transactions/{id}", "transaction"),
     ("GET", "/wallet/currencies", "currencies"),
+    ("POST", "/wallet/holds", "hold_place"),
+    ("POST", "/wallet/holds/{id}/capture", "hold_capture"),
+    ("POST", "/wallet/holds/{id}/void", "hold_void"),
+    ("GET", "/wallet/holds/{id}", "holds"),
+    ("GET", "/wallet/holds", "holds"),  # a user's own, or every user's for operators
+    ("GET", "/wallet/audit/verify", "audit_verify"),  # operators only
 )
 CONSUMER, RELAY = "ledger_consumer", "ws_relay"
 

@@ -27,7 +27,7 @@ import orjson
 from wallet import bootstrap
 from wallet.domain.commands import LedgerCommand
 from wallet.domain.errors import REJECTIONS, RateLimited, Unauthorized, WalletError
-from wallet.domain.events import CommandRejected
+from wallet.domain.events import CommandRejected, HoldUpdated
 from wallet.domain.rate_limits import Allowance
 from wallet.entrypoints.request import Request
 from wallet.service_layer.throttle import Throttle
@@ -40,7 +40,7 @@ STATUS_BY_CODE = {
     "validation_error": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
     "method_not_allowed": 405, "idempotency_key_reused": 409, "payload_too_large": 413,
     "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
-    "unavailable": 503,
+    "hold_not_active": 409, "amount_exceeds_hold": 422, "unavailable": 503,
     "too_many_connections": 429, "rate_limited": 429,
     # answered by the HTTP edge itself (runtime/wallet_runtime/edge.py)
     "bad_request": 400, "request_timeout": 408, "headers_too_large": 431,
@@ -162,4 +162,12 @@ async def submit(request: Request, wallet: WalletService, command: LedgerCommand
     if isinstance(outcome, CommandRejected):
         error = error_response(REJECTIONS[outcome.rejection.code](outcome.rejection.message))
         return Response(error.status, error.body, headers)
-    return Response(201, outcome_view(outcome, principal), headers)
+    status = hold_status(outcome) if isinstance(outcome, HoldUpdated) else 201
+    return Response(status, outcome_view(outcome, principal), headers)
+
+
+def hold_status(updated: HoldUpdated) -> int:
+    """A placed hold (its id is its command's) and a capture's transaction are new: 201. A
+    void only changes the hold: 200."""
+    change = updated.change
+    return 201 if change.transaction is not None or change.hold.id == updated.command_id else 200

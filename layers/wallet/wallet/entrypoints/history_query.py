@@ -1,25 +1,21 @@
-"""History's query string: filters, ordering and the opaque, signed cursor.
+"""History's query string: filters, labels, ordering and the opaque, signed cursor.
 
-A cursor is the position of the previous page's last entry, signed with the
-server's cursor key over that position *and* the query that issued it (the
-caller, the wallet or all wallets, sort, order and every filter). So a cursor
-cannot be forged, nor carried to another user, wallet, sort or filter: each
-of those is a 400 on `cursor`, never a page of something else.
+The cursor (entrypoints/cursor.py) is signed over the caller, the wallet or
+all wallets, sort, order and every filter, labels included: carried to
+another query it is a 400 on `cursor`, never a page of something else.
 """
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 from wallet.domain.errors import ValidationError
+from wallet.domain.labels import valid_metadata, valid_reference
 from wallet.domain.ledger import BALANCE_MINOR_MAX, ENTRY_TYPES
 from wallet.domain.money import ExactDecimal, whole_number
-from wallet.entrypoints.request import Request
+from wallet.entrypoints import cursor
+from wallet.entrypoints.request import METADATA_PREFIX, Request, parse_moment
 from wallet.service_layer.ports import HistoryEntry, HistoryQuery
 from wallet.service_layer.wallet import HistoryFilters
 
@@ -27,8 +23,7 @@ LIMIT_DEFAULT, LIMIT_MAX = 50, 200
 LIMIT_DIGITS_MAX = 4
 _POSITION = re.compile(r"s([0-9]{1,19})|a([0-9]{1,19})\.([0-9]{1,19})")  # by time | by amount
 SORTS = ("time", "amount")
-CURSOR_MAC_BYTES = 16  # 128 bits of HMAC-SHA256: far beyond guessing, and a short cursor
-_NOT_ISSUED = "cursor is not one this API issued for this query"
+Labels = tuple[tuple[str, str], ...]
 
 
 def history_filters(request: Request) -> HistoryFilters:
@@ -37,17 +32,18 @@ def history_filters(request: Request) -> HistoryFilters:
     unpaged = HistoryFilters(
         HistoryQuery(
             account_id=request.path_user_id() if "userId" in request.path_parameters else None,
-            limit=_limit(query.get("limit")),
+            limit=limit_of(query.get("limit")),
             ascending=_ascending(query.get("order")),
             by_amount=_choice(query.get("sort"), SORTS, "sort") == "amount",
             entry_type=_choice(query.get("type"), ENTRY_TYPES, "type"),
             currency=None if currency is None else request.currency(currency).code,
             created_from=_moment(query.get("from"), "from", end_of_day=False),
             created_to=_moment(query.get("to"), "to", end_of_day=True),
+            labels=labels(query),
         ),
         _bound(query.get("minAmount"), "minAmount"), _bound(query.get("maxAmount"), "maxAmount"),
     )
-    after_seq, after_amount = _cursor(request, unpaged, query.get("cursor"))
+    after_seq, after_amount = _after(request, unpaged, query.get("cursor"))
     paged = replace(unpaged.query, after_seq=after_seq, after_amount_minor=after_amount)
     return replace(unpaged, query=paged)
 
@@ -56,45 +52,54 @@ def next_cursor(request: Request, filters: HistoryFilters, entries: list[History
     """Where the next page starts: the last entry's seq, and its amount when sorted by it."""
     last = entries[-1]
     position = f"a{last.amount_minor}.{last.seq}" if filters.query.by_amount else f"s{last.seq}"
-    signed = _mac(request, filters, position) + position.encode()
-    return base64.urlsafe_b64encode(signed).decode().rstrip("=")
+    return cursor.issue(request, _scope(filters), position)
 
 
-def _mac(request: Request, filters: HistoryFilters, position: str) -> bytes:
+def labels(query: Mapping[str, str]) -> Labels:
+    """`reference=` and each `metadata.<key>=`, exact matches, checked as a write's labels
+    are: a filter no transaction could match is a mistake worth a 400."""
+    found: list[tuple[str, str]] = []
+    if "reference" in query:
+        found.append(("reference", valid_reference(query["reference"])))
+    if "metadata" in query:
+        raise ValidationError("filter by metadata.<key>=<value>", "metadata")
+    metadata = {name.removeprefix(METADATA_PREFIX): value for name, value in query.items()
+                if name.startswith(METADATA_PREFIX)}
+    found.extend((f"{METADATA_PREFIX}{key}", value) for key, value in valid_metadata(metadata))
+    return tuple(sorted(found))
+
+
+def _scope(filters: HistoryFilters) -> list[object]:
+    """Everything that chose the entries. Labels join only when given, so a cursor issued
+    before labels existed still reads back."""
     query = filters.query
-    bound = json.dumps([  # JSON: no value can shift a boundary between fields
-        request.principal.subject, query.account_id, query.by_amount, query.ascending,
-        query.entry_type, query.currency, _text(query.created_from), _text(query.created_to),
-        _text(filters.amount_min), _text(filters.amount_max), position])
-    mac = hmac.new(request.rules.cursor_key, bound.encode(), hashlib.sha256)
-    return mac.digest()[:CURSOR_MAC_BYTES]
+    scope: list[object] = [
+        query.account_id, query.by_amount, query.ascending, query.entry_type, query.currency,
+        _text(query.created_from), _text(query.created_to), _text(filters.amount_min),
+        _text(filters.amount_max)]
+    return [*scope, [list(pair) for pair in query.labels]] if query.labels else scope
 
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _cursor(
+def _after(
     request: Request, filters: HistoryFilters, raw: str | None
 ) -> tuple[int | None, int | None]:
     """(seq, amount) of the previous page's last entry, if this query issued the cursor."""
     if raw is None:
         return None, None
-    try:
-        signed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        mac, position = signed[:CURSOR_MAC_BYTES], signed[CURSOR_MAC_BYTES:].decode("ascii")
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError(_NOT_ISSUED, "cursor") from exc
-    match = _POSITION.fullmatch(position)
-    if match is None or not hmac.compare_digest(mac, _mac(request, filters, position)):
-        raise ValidationError(_NOT_ISSUED, "cursor")
+    match = _POSITION.fullmatch(cursor.position_of(request, _scope(filters), raw))
+    if match is None:
+        raise ValidationError(cursor.NOT_ISSUED, "cursor")  # signed by us: only a key leak
     numbers = [int(part) for part in match.groups() if part is not None]
     if max(numbers) > BALANCE_MINOR_MAX or (match.group(2) is not None) != filters.query.by_amount:
-        raise ValidationError(_NOT_ISSUED, "cursor")  # signed by us: only a key leak gets here
+        raise ValidationError(cursor.NOT_ISSUED, "cursor")
     return (numbers[0], None) if len(numbers) == 1 else (numbers[1], numbers[0])
 
 
-def _limit(raw: str | None) -> int:
+def limit_of(raw: str | None) -> int:
     if raw is None:
         return LIMIT_DEFAULT
     limit = whole_number(raw, LIMIT_DIGITS_MAX)
@@ -130,15 +135,5 @@ def _moment(raw: str | None, field: str, end_of_day: bool) -> datetime | None:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        pass
-    else:
-        return datetime.combine(day, time.max if end_of_day else time(), UTC)
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError as exc:
-        raise ValidationError(f"{field} must be an ISO 8601 date or date-time", field) from exc
-    try:  # in UTC now, where the store compares: an offset may push it past year 1 or 9999
-        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except OverflowError as exc:
-        raise ValidationError(f"{field} must fall within the years 1 to 9999 in UTC",
-                              field) from exc
+        return parse_moment(raw, field)
+    return datetime.combine(day, time.max if end_of_day else time(), UTC)

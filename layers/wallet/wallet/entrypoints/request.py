@@ -9,24 +9,40 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
 from wallet.domain.access import USER_ID, Principal
-from wallet.domain.commands import REQUEST_HASH
+from wallet.domain.commands import HOLD_EXPIRY_DEFAULT_S, HOLD_EXPIRY_MAX_S, REQUEST_HASH, Metadata
 from wallet.domain.errors import (
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
 )
-from wallet.domain.money import Currency, currency_of, parse_amount
+from wallet.domain.labels import valid_metadata, valid_reference
+from wallet.domain.money import Currency, currency_of, parse_amount, whole_number
 from wallet.service_layer.ports import TokenCodec
 
 BODY_BYTES_MAX = 64 * 1024
 IDEMPOTENCY_KEY_LENGTH_MAX = 255
 FORM_FIELDS_MAX = 100
+METADATA_PREFIX = "metadata."  # a form's (and a query's) way to send metadata: metadata.<key>
+EXPIRY_DIGITS_MAX = len(str(HOLD_EXPIRY_MAX_S))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class JsonNumber(str):
+    """A JSON number, kept as its text so no float ever holds it. A subclass, so that a
+    field that must be a string (a user id, a metadata value) can tell it from one."""
+
+
+@dataclass(frozen=True)
+class Body:
+    fields: Mapping[str, Any]
+    form: bool  # a form sends metadata as metadata.<key> fields, JSON as an object
 
 
 @dataclass(frozen=True)
@@ -83,8 +99,12 @@ class Request:
         return raw
 
     @cached_property
-    def fields(self) -> Mapping[str, Any]:
+    def body(self) -> Body:
         return _parse_body(self._raw_body(), self.headers.get("content-type", ""))
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        return self.body.fields
 
     def user_id(self, name: str) -> str:
         return valid_user_id(self.fields.get(name), name)
@@ -103,6 +123,56 @@ class Request:
         minor_max = self.rules.amount_minor_max(currency)
         return parse_amount(self.fields.get("amount"), currency, minor_max), currency.code
 
+    def amount_in(self, currency: Currency) -> int | None:
+        """The body's optional amount in a currency the request does not choose (a hold's);
+        a `currency` field, if sent, must name that very currency."""
+        sent = self.fields.get("currency")
+        if sent is not None and sent != "" and self.currency(sent) != currency:
+            raise ValidationError(f"currency must be the hold's, {currency.code}", "currency")
+        raw = self.fields.get("amount")
+        if raw is None:
+            return None
+        return parse_amount(raw, currency, self.rules.amount_minor_max(currency))
+
+    def reference(self) -> str | None:
+        raw = self.fields.get("reference")
+        return None if raw is None else valid_reference(raw)
+
+    def metadata(self) -> Metadata:
+        """A JSON object, or in a form one `metadata.<key>` field per key."""
+        raw = self.fields.get("metadata")
+        if not self.body.form:
+            return () if raw is None else valid_metadata(raw)
+        dotted = {name.removeprefix(METADATA_PREFIX): value for name, value in self.fields.items()
+                  if name.startswith(METADATA_PREFIX)}
+        if raw is not None:
+            raise ValidationError("a form sends metadata as metadata.<key>=<value> fields",
+                                  "metadata")
+        return valid_metadata(dotted)
+
+    def labels(self) -> tuple[str | None, Metadata]:
+        """(reference, metadata): what every write may carry."""
+        return self.reference(), self.metadata()
+
+    def expires_in_s(self) -> int:
+        raw = self.fields.get("expiresInSeconds")
+        if raw is None:
+            return HOLD_EXPIRY_DEFAULT_S
+        seconds = whole_number(raw, EXPIRY_DIGITS_MAX) if isinstance(raw, str) else None
+        if seconds is None or not 1 <= seconds <= HOLD_EXPIRY_MAX_S:
+            raise ValidationError(
+                f"expiresInSeconds must be a whole number from 1 to {HOLD_EXPIRY_MAX_S}",
+                "expiresInSeconds")
+        return seconds
+
+    def at(self, now: datetime) -> datetime | None:
+        """The instant a balance is read as of: not after `now`, not before 1970."""
+        moment = parse_moment(self.query.get("at"), "at")
+        if moment is not None and not EPOCH <= moment <= now:
+            raise ValidationError("at must be an instant from 1970-01-01T00:00:00Z to now",
+                                  "at")
+        return moment
+
     def _raw_body(self) -> bytes:
         body = self.event.get("body") or ""
         if len(body) > BODY_BYTES_MAX * 2:
@@ -118,30 +188,45 @@ class Request:
 
 
 def valid_user_id(raw: object, field: str) -> str:
-    if not isinstance(raw, str) or not USER_ID.fullmatch(raw):
+    if type(raw) is not str or not USER_ID.fullmatch(raw):  # a JSON number is no user id
         raise ValidationError(f"{field} must be 1 to 64 of A-Z a-z 0-9 _ . @ -", field)
     return raw
 
 
-def _parse_body(raw: bytes, content_type: str) -> Mapping[str, Any]:
+def parse_moment(raw: str | None, field: str) -> datetime | None:
+    """An ISO 8601 date-time (or date, at its midnight); no offset means UTC."""
+    if raw is None:
+        return None
+    try:  # a query string's `+` arrives as a space
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError as exc:
+        raise ValidationError(f"{field} must be an ISO 8601 date or date-time", field) from exc
+    try:  # in UTC now, where the store compares: an offset may push it past year 1 or 9999
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise ValidationError(f"{field} must fall within the years 1 to 9999 in UTC",
+                              field) from exc
+
+
+def _parse_body(raw: bytes, content_type: str) -> Body:
     media_type = content_type.split(";")[0].strip().lower()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError("the body is not UTF-8", "body") from exc
     if media_type == "application/x-www-form-urlencoded" and not text.lstrip().startswith("{"):
-        return _form(text)  # a form cannot start with `{`: that is JSON sent by `curl -d`
+        return Body(_form(text), True)  # a form cannot start with `{`: JSON sent by `curl -d`
     if media_type in ("", "application/json", "application/x-www-form-urlencoded") \
             or media_type.endswith("+json"):
-        return _json_object(text)
+        return Body(_json_object(text), False)
     raise UnsupportedMediaType("send application/json or application/x-www-form-urlencoded")
 
 
 def _json_object(text: str) -> Mapping[str, Any]:
     try:
-        # Numbers stay text (parse_float/parse_constant), so no float ever holds an amount.
-        value = json.loads(text or "{}", parse_float=str, parse_constant=str,
-                           object_pairs_hook=_without_repeats)
+        # Numbers stay text, so no float ever holds an amount, and stay apart from strings.
+        value = json.loads(text or "{}", parse_float=JsonNumber, parse_int=JsonNumber,
+                           parse_constant=JsonNumber, object_pairs_hook=_without_repeats)
     except (ValueError, RecursionError) as exc:
         raise ValidationError("the body is not valid JSON", "body") from exc
     if not isinstance(value, dict):

@@ -9,13 +9,16 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.errors import Unauthorized
-from wallet.domain.events import Outcome, TransactionCommitted
+from wallet.domain.events import HoldUpdated, Outcome, TransactionCommitted
+from wallet.domain.ledger import Transaction
 from wallet.service_layer.ports import NO_METRICS, Connections, Metrics, TokenCodec
 from wallet.service_layer.throttle import Throttle
-from wallet.service_layer.views import balance_updated
+from wallet.service_layer.views import balance_updated, hold_updated
 
 log = logging.getLogger("wallet.relay")
 
@@ -23,6 +26,9 @@ log = logging.getLogger("wallet.relay")
 # as "sign in again", not as a network failure to retry with the same token.
 TOKEN_EXPIRED = (4001, "token expired")
 DEFAULT_LIMITS = SocketLimits()
+
+# One event for one wallet's audience, rendered only if somebody listens.
+Message = tuple[str, Callable[[], dict[str, Any]]]
 
 
 class Relay:
@@ -59,27 +65,26 @@ class Relay:
         return len(expired)
 
     def fan_out(self, outcomes: Sequence[Outcome]) -> int:
-        """Pushes one balanceUpdated per touched wallet; returns how many messages went out."""
-        sent = 0
+        """Pushes a balanceUpdated per wallet a transaction touched, and a holdUpdated per
+        hold change (a capture both); returns how many messages went out."""
+        sent, now_s = 0, self._clock()
         for outcome in outcomes:
-            if isinstance(outcome, TransactionCommitted):
-                sent += self._push(outcome)
+            for account_id, render in _messages(outcome):
+                sent += self._push(account_id, render, now_s)
         self._metrics.events_fanned_out(sent)
         return sent
 
-    def _push(self, committed: TransactionCommitted) -> int:
-        transaction, sent, now_s = committed.transaction, 0, self._clock()
-        for posting in transaction.user_postings:
-            audience = self._live_audience(posting.account_id, now_s)
-            if not audience:
-                continue  # nobody listens: skip the rendering, the common case under load
-            text = json.dumps(balance_updated(transaction, posting), separators=(",", ":"))
-            for connection_id in audience:
-                if self._connections.send(connection_id, text):
-                    sent += 1
-                else:
-                    log.info("dropping closed connection", extra={"connection": connection_id})
-                    self._connections.remove(connection_id)
+    def _push(self, account_id: str, render: Callable[[], dict[str, Any]], now_s: float) -> int:
+        audience = self._live_audience(account_id, now_s)
+        if not audience:
+            return 0  # nobody listens: skip the rendering, the common case under load
+        text, sent = json.dumps(render(), separators=(",", ":")), 0
+        for connection_id in audience:
+            if self._connections.send(connection_id, text):
+                sent += 1
+            else:
+                log.info("dropping closed connection", extra={"connection": connection_id})
+                self._connections.remove(connection_id)
         return sent
 
     def _live_audience(self, account_id: str, now_s: float) -> list[str]:
@@ -96,3 +101,20 @@ class Relay:
         log.info("closing websocket: token expired", extra={"connection": connection_id})
         self._connections.hang_up(connection_id, *TOKEN_EXPIRED)
         self._connections.remove(connection_id)
+
+
+def _messages(outcome: Outcome) -> list[Message]:
+    """What an outcome tells whom: each wallet hears only of its own money."""
+    if isinstance(outcome, TransactionCommitted):
+        return _balance_messages(outcome.transaction)
+    if isinstance(outcome, HoldUpdated):
+        change = outcome.change
+        held: list[Message] = [(change.hold.user_id, partial(hold_updated, change))]
+        return held + ([] if change.transaction is None else
+                       _balance_messages(change.transaction))
+    return []  # a rejection changed nothing anyone watches
+
+
+def _balance_messages(transaction: Transaction) -> list[Message]:
+    return [(posting.account_id, partial(balance_updated, transaction, posting))
+            for posting in transaction.user_postings]

@@ -11,19 +11,34 @@ outcome, and exactly the copy whose attempt it names is not a replay.
 
 Every method is a coroutine: a write waiting for its commit is a future on
 the event loop, and each blocking adapter call goes through its `Offload`.
+
+A hold is changed by its id, but its commands are keyed by its wallet: the
+gateway reads the hold first, and builds the capture or void from the
+hold's own wallet, currency and amount (`capture_of`, `void_of`).
 """
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from wallet.domain.access import Principal
-from wallet.domain.codec import encode_envelope
-from wallet.domain.commands import Envelope, LedgerCommand, request_hash
-from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
-from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.codec import HOLD_ID, encode_envelope
+from wallet.domain.commands import (
+    CaptureHold,
+    Envelope,
+    ExpireHold,
+    LedgerCommand,
+    PlaceHold,
+    VoidHold,
+    request_hash,
+)
+from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
+from wallet.domain.holds import Hold
 from wallet.domain.money import Currency, ExactDecimal, currency_of
+from wallet.service_layer.audit import AuditReport, verify_journal
 from wallet.service_layer.offload import INLINE, Offloads
 from wallet.service_layer.ports import (
     AmountRange,
@@ -31,15 +46,22 @@ from wallet.service_layer.ports import (
     CommandLog,
     HistoryEntry,
     HistoryQuery,
+    HoldQuery,
     LedgerStore,
     LogFull,
     PendingCommands,
+    StoredHold,
+    WalletBalances,
 )
 from wallet.service_layer.waiters import OutcomeWaiters, Waiter
 
 STORE_CHECK_INTERVAL_MS = 500
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5a0b-4c8e-9d43-3f7a2d6b9e10")
 _KEY_REUSED = IdempotencyKeyReused.code
+# The cache keeps one map per wallet: held money goes in it under keys no currency code can
+# take (codes are three letters), so one entry still answers balances and holds together.
+HELD_PREFIX = "held:"
+_NO_HOLD = "no such hold"  # for an unknown id and another user's alike: ids reveal nothing
 
 
 @dataclass(frozen=True)
@@ -71,7 +93,7 @@ class WalletService:
     async def submit(
         self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
     ) -> Submitted:
-        principal.authorise(command)
+        _authorise(principal, command)
         envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command,
                             str(uuid.uuid4()))
         # Register before looking: an outcome published between the look and the
@@ -136,13 +158,19 @@ class WalletService:
         earlier = await self._offloads.store(self._store.outcome, envelope.command_id)
         return None if earlier is None else _replayable(envelope.request_hash, earlier)
 
-    async def balances(self, principal: Principal, user_id: str) -> dict[str, int]:
+    async def balances(
+        self, principal: Principal, user_id: str, at: datetime | None = None
+    ) -> WalletBalances:
+        """Now (through the cache), or as they stood at `at` (from the store: the past is
+        not cached, and is one index seek per currency)."""
         principal.authorise_read(user_id)
+        if at is not None:
+            return await self._offloads.store(self._store.balances, user_id, at)
         cached = await self._offloads.cache(self._cache.get, user_id)
         if cached.balances is not None:
-            return cached.balances
+            return _unpacked(cached.balances)
         balances = await self._offloads.store(self._store.balances, user_id)
-        await self._offloads.cache(self._cache.put, user_id, cached.generation, balances)
+        await self._offloads.cache(self._cache.put, user_id, cached.generation, _packed(balances))
         return balances
 
     async def history(
@@ -157,6 +185,29 @@ class WalletService:
         entries = await self._offloads.store(
             self._store.history, replace(query, limit=query.limit + 1, amount_ranges=ranges))
         return entries[: query.limit], len(entries) > query.limit
+
+    async def hold(self, principal: Principal, hold_id: str) -> Hold:
+        """A hold its owner or an operator may see; to anyone else it does not exist."""
+        found = await self._offloads.store(
+            self._store.hold, hold_id) if HOLD_ID.fullmatch(hold_id) else None
+        if found is None or not (principal.is_operator or found.user_id == principal.subject):
+            raise NotFound(_NO_HOLD)
+        return found
+
+    async def holds(
+        self, principal: Principal, query: HoldQuery
+    ) -> tuple[list[StoredHold], bool]:
+        """One page of holds, newest first, and whether another page follows."""
+        principal.authorise_read(query.account_id)
+        rows = await self._offloads.store(
+            self._store.holds, replace(query, limit=query.limit + 1))
+        return rows[: query.limit], len(rows) > query.limit
+
+    async def verify(self, principal: Principal, user_id: str | None) -> AuditReport:
+        """Recomputes the journal's chains and sums: this user's accounts, or every one."""
+        if not principal.is_operator:
+            raise Forbidden("only operators may verify the journal")
+        return await self._offloads.store(verify_journal, self._store, user_id)
 
     async def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
         if filters.amount_min is None and filters.amount_max is None:
@@ -195,6 +246,41 @@ class WalletService:
         return outcome
 
 
+def capture_of(hold: Hold, amount_minor: int | None) -> CaptureHold:
+    """A capture of this hold: all of it unless an amount is given."""
+    amount = hold.amount_minor if amount_minor is None else amount_minor
+    return CaptureHold(hold.id, hold.user_id, amount, hold.currency)
+
+
+def void_of(hold: Hold) -> VoidHold:
+    return VoidHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
+
+
+def _authorise(principal: Principal, command: LedgerCommand) -> None:
+    """Holds are their owner's or an operator's; the domain's rules cover the other writes."""
+    mine = principal.is_operator or command.wallet_id == principal.subject
+    match command:
+        case PlaceHold() if not mine:
+            raise Forbidden("you may only hold money in your own wallet", "userId")
+        case CaptureHold() | VoidHold() if not mine:
+            raise NotFound(_NO_HOLD)
+        case ExpireHold():
+            raise Forbidden("a hold expires by itself, never by request")
+        case _:
+            principal.authorise(command)
+
+
+def _packed(balances: WalletBalances) -> dict[str, int]:
+    return balances.balances | {HELD_PREFIX + code: minor for code, minor in balances.held.items()}
+
+
+def _unpacked(cached: Mapping[str, int]) -> WalletBalances:
+    balances = {code: minor for code, minor in cached.items() if not code.startswith(HELD_PREFIX)}
+    held = {code.removeprefix(HELD_PREFIX): minor for code, minor in cached.items()
+            if code.startswith(HELD_PREFIX)}
+    return WalletBalances(balances, held)
+
+
 def _command_id(principal: Principal, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
@@ -211,6 +297,8 @@ def _replayable(request_hash: str, earlier: Outcome) -> Outcome:
 def _parties(outcome: Outcome) -> Sequence[str]:
     if isinstance(outcome, TransactionCommitted):
         return [p.account_id for p in outcome.transaction.user_postings]
+    if isinstance(outcome, HoldUpdated):
+        return [outcome.change.hold.user_id]
     return [outcome.wallet_id]
 
 
