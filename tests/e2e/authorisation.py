@@ -12,7 +12,7 @@ searched for what the caller may not learn: another wallet's ids, transactions a
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import httpx
@@ -26,6 +26,7 @@ AMOUNT = re.compile(r"\d\.\d")  # no refusal quotes a balance or an amount
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 Route = tuple[str, str]  # (method, path template), as in HTTP_ROUTES
+Mint = Callable[[str, str], str]  # (user id, role) -> a token
 
 
 class Policy(NamedTuple):
@@ -60,10 +61,12 @@ class Wallets:
     owner_deposit: str
     owner_transfer: str  # owner -> counterparty
     stranger_deposit: str
+    owner_hold: str  # still active, unless a probe ended it
 
     def private_to_others(self, caller: str) -> tuple[str, ...]:
         """What this caller must never read unless they sent it themselves."""
-        owners = (self.owner, self.counterparty, self.owner_deposit, self.owner_transfer)
+        owners = (self.owner, self.counterparty, self.owner_deposit, self.owner_transfer,
+                  self.owner_hold)
         if caller == OPERATOR:
             return ()
         if caller == OWNER:
@@ -87,6 +90,8 @@ class Probe:
 class Rule:
     policy: Policy
     probes: Callable[[Wallets], list[Probe]]
+    # Runs before each caller's probes, for a route whose success changes what it probes.
+    prepare: Callable[[httpx.Client, Wallets, Mint], Wallets] | None = None
 
 
 FILTERS = {"type": "deposit", "currency": "USD", "minAmount": "0.01", "maxAmount": "1000",
@@ -107,6 +112,16 @@ def _history(path: str) -> Callable[[Wallets], list[Probe]]:
     return probes
 
 
+def _fresh_hold(api: httpx.Client, wallets: Wallets, mint: Mint) -> Wallets:
+    """A capture or a void ends its hold: each caller probes an active hold of the owner's."""
+    return replace(wallets, owner_hold=place_hold(api, wallets, mint))
+
+
+def _hold_change(action: str) -> Rule:
+    return Rule(PARTIES, lambda w: [Probe("POST", f"/wallet/holds/{w.owner_hold}/{action}")],
+                _fresh_hold)
+
+
 RULES: Mapping[Route, Rule] = {
     ("POST", "/wallet/deposit"): Rule(OWN_WALLET, lambda w: [
         Probe("POST", "/wallet/deposit", body={"userId": w.owner, "amount": "1.00"})]),
@@ -124,6 +139,19 @@ RULES: Mapping[Route, Rule] = {
         Probe("GET", f"/wallet/transactions/{w.owner_deposit}"),
         Probe("GET", f"/wallet/transactions/{w.owner_transfer}")]),
     ("GET", "/wallet/currencies"): Rule(ANY_TOKEN, _reads("/wallet/currencies")),
+    ("POST", "/wallet/holds"): Rule(OWN_WALLET, lambda w: [
+        Probe("POST", "/wallet/holds", body={"userId": w.owner, "amount": "0.01"})]),
+    ("POST", "/wallet/holds/{id}/capture"): _hold_change("capture"),
+    ("POST", "/wallet/holds/{id}/void"): _hold_change("void"),
+    ("GET", "/wallet/holds/{id}"): Rule(PARTIES, lambda w: [
+        Probe("GET", f"/wallet/holds/{w.owner_hold}")]),
+    # Without userId a user lists their own holds (tests/e2e/test_holds.py): no refusal.
+    ("GET", "/wallet/holds"): Rule(OWN_WALLET, lambda w: [
+        Probe("GET", "/wallet/holds", {"userId": w.owner}),
+        Probe("GET", "/wallet/holds", {"userId": w.owner, "status": "held", "limit": "5"})]),
+    ("GET", "/wallet/audit/verify"): Rule(EVERY_WALLET, lambda w: [
+        Probe("GET", "/wallet/audit/verify", {"userId": w.owner}),
+        Probe("GET", "/wallet/audit/verify")]),
 }
 
 # What the local runtime serves beside the functions (runtime/wallet_runtime/server.py).
@@ -185,9 +213,9 @@ def check_owners_view(response: httpx.Response, wallets: Wallets, where: str) ->
         assert "fromBalanceAfter" in body and "toBalanceAfter" not in body, where
 
 
-def seed(api: httpx.Client, mint: Callable[[str, str], str], unique: Callable[[str], str]
-         ) -> Wallets:
-    """Money in the owner's and the stranger's wallets, and a transfer to the counterparty."""
+def seed(api: httpx.Client, mint: Mint, unique: Callable[[str], str]) -> Wallets:
+    """Money in the owner's and the stranger's wallets, a transfer to the counterparty, and
+    a hold on the owner's money."""
     owner, counterparty, stranger = unique("owner"), unique("counterparty"), unique("stranger")
     operator = unique("operator")
 
@@ -204,10 +232,21 @@ def seed(api: httpx.Client, mint: Callable[[str, str], str], unique: Callable[[s
                                          "amount": "5.00"}, owner)
     theirs = move("/wallet/deposit", {"userId": stranger, "amount": "30.00"}, operator,
                   "operator")
-    return Wallets(owner, counterparty, stranger, operator, deposit, transfer, theirs)
+    wallets = Wallets(owner, counterparty, stranger, operator, deposit, transfer, theirs, "")
+    return replace(wallets, owner_hold=place_hold(api, wallets, mint))
 
 
-def bearer_of(wallets: Wallets, caller: str, mint: Callable[[str, str], str]) -> str | None:
+def place_hold(api: httpx.Client, wallets: Wallets, mint: Mint) -> str:
+    """A new hold of 0.01 on the owner's money, placed by an operator."""
+    response = api.post("/wallet/holds", json={"userId": wallets.owner, "amount": "0.01"},
+                        headers={"Authorization": f"Bearer {mint(wallets.operator, 'operator')}"})
+    assert response.status_code == 201, response.text
+    hold_id: str = response.json()["id"]
+    assert UUID.fullmatch(hold_id)
+    return hold_id
+
+
+def bearer_of(wallets: Wallets, caller: str, mint: Mint) -> str | None:
     if caller == ANONYMOUS:
         return None
     if caller == OPERATOR:
@@ -216,8 +255,10 @@ def bearer_of(wallets: Wallets, caller: str, mint: Callable[[str, str], str]) ->
 
 
 def run_rule(api: httpx.Client, rule: Rule, route: Route, caller: str, wallets: Wallets,
-             mint: Callable[[str, str], str]) -> int:
+             mint: Mint) -> int:
     """Every probe of one route for one caller; the number of answers checked."""
+    if rule.prepare is not None:
+        wallets = rule.prepare(api, wallets, mint)
     probes = rule.probes(wallets)
     assert probes and all(
         p.method == route[0] and matches(route[1], p.path) for p in probes), route

@@ -110,8 +110,10 @@ def test_the_balance_lists_every_currency(call: Call) -> None:
     call("deposit", ALICE, {"userId": "alice", "amount": "7", "currency": "JPY"})
     status, body = call("balance", ALICE, path={"userId": "alice"}, query={"currency": "jpy"})
     assert status == 200
-    assert body == {"userId": "alice", "currency": "JPY", "balance": "7",
-                    "balances": {"JPY": "7", "USD": "1.50"}}
+    assert body == {"userId": "alice", "currency": "JPY", "balance": "7", "available": "7",
+                    "held": "0", "balances": {"JPY": "7", "USD": "1.50"},
+                    "availableBalances": {"JPY": "7", "USD": "1.50"},
+                    "heldBalances": {"JPY": "0", "USD": "0.00"}}
 
 
 def test_another_users_balance_is_forbidden(call: Call) -> None:

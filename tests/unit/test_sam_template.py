@@ -13,6 +13,7 @@ from wallet_runtime.functions import CONSUMER, HTTP_ROUTES, RELAY
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER_RESOURCE = "LedgerConsumerFunction"
 FAN_OUT = "ws_fanout"  # the relay's fan-out on AWS: fed by SQS, has no local runtime role
+HOLD_EXPIRY = "hold_expiry"  # the sweeper on AWS: on a schedule; the local runtime loops instead
 LAMBDA_KAFKA_BATCH_SIZE_MAX = 10_000  # what a Kafka event source mapping accepts
 SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:\$\{(\w+)\}\}\}")
 SECRET_KEYS = ("WALLET_JWT_SECRET", "WALLET_DATABASE_URL", "WALLET_REDIS_URL")
@@ -169,7 +170,8 @@ def test_the_http_api_serves_its_default_stage_as_deployed() -> None:
 
 def test_every_function_folder_has_a_handler_and_is_deployed() -> None:
     folders = {Path(p["CodeUri"]).name for p in functions().values()}
-    assert folders == {name for _, _, name in HTTP_ROUTES} | {CONSUMER, RELAY, FAN_OUT}
+    assert folders == {name for _, _, name in HTTP_ROUTES} | {CONSUMER, RELAY, FAN_OUT,
+                                                             HOLD_EXPIRY}
     for folder in folders:
         source = (ROOT / "functions" / folder / "app.py").read_text()
         assert "def handler(event" in source
@@ -302,6 +304,13 @@ def test_the_relay_hangs_up_expired_sockets_every_minute() -> None:
     assert event["Type"] == "Schedule"
     assert event["Properties"]["Schedule"] == "rate(1 minute)"
     assert event["Properties"]["Input"] == '{"source": "wallet.expiry"}'
+
+
+def test_holds_past_their_expiry_are_swept_every_minute() -> None:
+    (sweeper,) = [p for p in functions().values()
+                  if Path(p["CodeUri"]).name == HOLD_EXPIRY]
+    (event,) = sweeper["Events"].values()
+    assert (event["Type"], event["Properties"]["Schedule"]) == ("Schedule", "rate(1 minute)")
 
 
 def test_the_outputs_give_the_urls_and_what_the_bridge_and_the_emulator_need() -> None:

@@ -10,6 +10,7 @@ from wallet.domain.access import Principal
 from wallet.domain.errors import ValidationError
 from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import ExactDecimal
+from wallet.entrypoints import cursor as cursors
 from wallet.entrypoints.history_query import LIMIT_DEFAULT, history_filters, next_cursor
 from wallet.entrypoints.request import Request
 from wallet.service_layer.ports import HistoryEntry
@@ -265,3 +266,52 @@ def test_an_operators_cursor_for_one_wallet_is_refused_for_every_wallet() -> Non
         history_filters(paged(OPERATOR, None, cursor=cursor))
     with pytest.raises(ValidationError):
         history_filters(paged(OPERATOR, "bob", cursor=cursor))
+
+
+# --- issue 12: labels are exact-match filters, checked as a write's are, and bound -----------
+
+
+def test_reference_and_metadata_filters_become_sorted_labels() -> None:
+    query = filters(**{"reference": "order-7", "metadata.shop": "north",
+                       "metadata.channel": "web"}).query
+    assert query.labels == (("metadata.channel", "web"), ("metadata.shop", "north"),
+                            ("reference", "order-7"))
+
+
+def test_no_label_filter_means_no_labels() -> None:
+    assert filters().query.labels == ()
+
+
+@pytest.mark.parametrize(("field", "query"), [
+    ("reference", {"reference": ""}),
+    ("reference", {"reference": "x" * 129}),
+    ("reference", {"reference": "tab\there"}),
+    ("metadata.shop", {"metadata.shop": "v" * 257}),
+    ("metadata.bad key", {"metadata.bad key": "v"}),
+    ("metadata.", {"metadata.": "v"}),
+    ("metadata", {"metadata": "shop=north"}),
+    ("metadata", {f"metadata.k{i}": "v" for i in range(17)}),
+])
+def test_a_label_filter_no_transaction_could_match_is_refused_naming_it(
+        field: str, query: dict[str, str]) -> None:
+    refused(field, **query)
+
+
+@pytest.mark.parametrize("query", [
+    {}, {"reference": "other"}, {"reference": "order-7", "metadata.shop": "north"},
+    {"metadata.shop": "north"},
+])
+def test_a_cursor_is_bound_to_its_labels(query: dict[str, str]) -> None:
+    cursor = issued(ALICE, "alice", entry(7), reference="order-7")
+    assert filters(reference="order-7", cursor=cursor).query.after_seq == 7
+    with pytest.raises(ValidationError) as caught:
+        history_filters(paged(ALICE, "alice", cursor=cursor, **query))
+    assert caught.value.field == "cursor"
+
+
+def test_a_cursor_issued_before_labels_existed_still_pages() -> None:
+    """Cursors live in clients: one signed over the query without labels must stay valid."""
+    request = paged(ALICE, "alice")
+    old_scope = ["alice", False, False, None, None, None, None, None, None]
+    old = cursors.issue(request, old_scope, "s7")
+    assert filters(cursor=old).query.after_seq == 7

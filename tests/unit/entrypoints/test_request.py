@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from wallet.config import Config
 from wallet.domain.access import Principal
+from wallet.domain.commands import HOLD_EXPIRY_DEFAULT_S
 from wallet.domain.errors import (
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
 )
-from wallet.entrypoints.request import BODY_BYTES_MAX, Request
+from wallet.domain.money import Currency
+from wallet.entrypoints.request import BODY_BYTES_MAX, JsonNumber, Request
 
 from ..fakes import ALICE, OPERATOR, bearer, container, rules
 
@@ -267,3 +270,166 @@ def test_two_idempotency_keys_joined_by_the_gateway_are_refused() -> None:
         _ = request(headers={"Idempotency-Key": "key-1,key-2"}).idempotency_key
     assert caught.value.field == "Idempotency-Key"
     assert "one Idempotency-Key" in caught.value.message
+
+
+# --- issue 12: labels, a hold's expiry, a capture's amount, and `at` ---------------------------
+
+
+def labels_of(body: str, headers: dict[str, str] | None = None) -> tuple[object, object]:
+    return request(body, JSON if headers is None else headers).labels()
+
+
+def refused_labels(body: str, field: str, headers: dict[str, str] | None = None) -> None:
+    with pytest.raises(ValidationError) as caught:
+        labels_of(body, headers)
+    assert caught.value.field == field
+
+
+def test_a_json_number_is_text_yet_not_a_string() -> None:
+    parsed = fields('{"a": 1.5, "b": 7, "c": NaN, "d": "7"}')
+    assert parsed == {"a": "1.5", "b": "7", "c": "NaN", "d": "7"}
+    assert [type(parsed[name]) for name in "abcd"] == [JsonNumber] * 3 + [str]
+
+
+def test_labels_are_optional() -> None:
+    assert labels_of('{"userId": "alice"}') == (None, ())
+    assert labels_of('{"reference": null, "metadata": null}') == (None, ())
+
+
+def test_labels_are_read_and_metadata_sorted_by_key() -> None:
+    assert labels_of('{"reference": "order-7", "metadata": {"b": "2", "a": ""}}') == (
+        "order-7", (("a", ""), ("b", "2")))
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ('{"metadata": {"order": 42}}', "metadata.order"),
+    ('{"metadata": {"order": 4.2}}', "metadata.order"),
+    ('{"metadata": {"order": true}}', "metadata.order"),
+    ('{"metadata": {"order": null}}', "metadata.order"),
+    ('{"metadata": {"order": ["a"]}}', "metadata.order"),
+    ('{"metadata": {"order": {"a": "b"}}}', "metadata.order"),
+    ('{"metadata": {"k": "' + "v" * 257 + '"}}', "metadata.k"),
+    ('{"metadata": {"' + "k" * 41 + '": "v"}}', "metadata." + "k" * 40),
+    ('{"metadata": {"bad key": "v"}}', "metadata.bad key"),
+    ('{"metadata": {"": "v"}}', "metadata."),
+    ('{"metadata": {' + ", ".join(f'"k{i}": "v"' for i in range(17)) + "}}", "metadata"),
+    ('{"metadata": "a=b"}', "metadata"),
+    ('{"metadata": ["a"]}', "metadata"),
+    ('{"reference": ""}', "reference"),
+    ('{"reference": "' + "r" * 129 + '"}', "reference"),
+    ('{"reference": "line\\nbreak"}', "reference"),
+    ('{"reference": 42}', "reference"),
+])
+def test_a_bad_label_is_refused_naming_the_field(body: str, field: str) -> None:
+    refused_labels(body, field)
+
+
+def test_labels_at_their_limits_are_accepted() -> None:
+    metadata = {f"k{i}": "v" * 256 for i in range(16)} | {"K" * 40: ""}
+    del metadata["k0"]
+    body = json.dumps({"reference": "r" * 128, "metadata": metadata})
+    reference, parsed = labels_of(body)
+    assert reference == "r" * 128 and len(parsed) == 16  # type: ignore[arg-type]
+
+
+def test_a_form_sends_metadata_as_dotted_fields() -> None:
+    assert labels_of("reference=order-7&metadata.shop=north&metadata.order=42", FORM) == (
+        "order-7", (("order", "42"), ("shop", "north")))
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("metadata=shop", "metadata"),
+    ("metadata.shop=north&metadata=x", "metadata"),
+    ("metadata.bad%20key=v", "metadata.bad key"),
+    ("metadata.k=" + "v" * 257, "metadata.k"),
+])
+def test_a_bad_form_label_is_refused_naming_the_field(body: str, field: str) -> None:
+    refused_labels(body, field, FORM)
+
+
+def test_a_dotted_name_in_json_is_no_metadata() -> None:
+    assert labels_of('{"metadata.shop": "north"}') == (None, ())
+
+
+@pytest.mark.parametrize(("body", "seconds"), [
+    ("{}", HOLD_EXPIRY_DEFAULT_S), ('{"expiresInSeconds": 1}', 1),
+    ('{"expiresInSeconds": "60"}', 60), ('{"expiresInSeconds": 2592000}', 2_592_000),
+])
+def test_expires_in_seconds_is_a_whole_number_up_to_30_days(body: str, seconds: int) -> None:
+    assert request(body, JSON).expires_in_s() == seconds
+
+
+@pytest.mark.parametrize("raw", ["0", "2592001", "1.5", "1e3", "-5", "true", '"x"', '""',
+                                 '"\u00b2"', "[60]", "99999999999"])
+def test_a_bad_expiry_is_refused_naming_it(raw: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        request(f'{{"expiresInSeconds": {raw}}}', JSON).expires_in_s()
+    assert caught.value.field == "expiresInSeconds"
+
+
+def test_a_form_expiry_is_read() -> None:
+    assert request("expiresInSeconds=90", FORM).expires_in_s() == 90
+
+
+@pytest.mark.parametrize(("body", "minor"), [
+    ("{}", None), ('{"amount": "1.25"}', 125), ('{"amount": 1.25}', 125),
+    ('{"amount": "3", "currency": "usd"}', 300),
+])
+def test_a_capture_amount_is_read_in_the_holds_currency(body: str, minor: int | None) -> None:
+    assert request(body, JSON).amount_in(Currency("USD", 2)) == minor
+
+
+def test_a_capture_amount_in_a_currency_with_no_minor_units() -> None:
+    with pytest.raises(ValidationError) as caught:
+        request('{"amount": "1.5"}', JSON).amount_in(Currency("JPY", 0))
+    assert caught.value.field == "amount"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ('{"amount": "0"}', "amount"), ('{"amount": "-1"}', "amount"),
+    ('{"currency": "EUR"}', "currency"), ('{"amount": "1", "currency": "XXX"}', "currency"),
+])
+def test_a_bad_capture_amount_or_another_currency_is_refused(body: str, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        request(body, JSON).amount_in(Currency("USD", 2))
+    assert caught.value.field == field
+
+
+NOW_UTC = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def at(raw: str | None) -> datetime | None:
+    query = None if raw is None else {"at": raw}
+    return request(queryStringParameters=query).at(NOW_UTC)
+
+
+@pytest.mark.parametrize(("raw", "moment"), [
+    (None, None),
+    ("2026-11-25T10:00:00.123456Z", NOW_UTC),
+    ("2026-11-25T09:00:00", datetime(2026, 11, 25, 9, tzinfo=UTC)),  # no offset: UTC
+    ("2026-11-25T11:00:00+02:00", datetime(2026, 11, 25, 9, tzinfo=UTC)),
+    ("2026-11-25T11:00:00 02:00", datetime(2026, 11, 25, 9, tzinfo=UTC)),  # `+` as a space
+    ("1970-01-01T00:00:00Z", datetime(1970, 1, 1, tzinfo=UTC)),
+    ("2026-11-24", datetime(2026, 11, 24, tzinfo=UTC)),
+])
+def test_at_is_an_instant_in_utc(raw: str | None, moment: datetime | None) -> None:
+    parsed = at(raw)
+    assert parsed == moment
+    assert parsed is None or parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("raw", [
+    "2026-11-25T10:00:00.123457Z",  # a microsecond in the future
+    "2027-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "1970-01-01T00:30:00+01:00",
+    "0001-01-01T00:00:00+01:00", "yesterday", "", "2026-13-01T00:00:00Z",
+])
+def test_an_at_in_the_future_before_1970_or_unreadable_is_refused(raw: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        at(raw)
+    assert caught.value.field == "at"
+
+
+def test_a_user_id_sent_as_a_number_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        request('{"userId": 12}', JSON).user_id("userId")
+    assert caught.value.field == "userId"

@@ -67,6 +67,7 @@ def test_a_deposit_message_carries_the_new_balance_and_history_item(
     relay.fan_out([DEPOSIT])
     assert received(sender, "alice-1") == [{
         "event": "balanceUpdated", "userId": "alice", "currency": "USD", "balance": "5.00",
+        "available": "5.00", "held": "0.00",
         "transaction": {"id": "c-1", "userId": "alice", "type": "deposit", "amount": "5.00",
                             "currency": "USD",
                         "balanceAfter": "5.00", "status": "committed",

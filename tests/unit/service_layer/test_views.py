@@ -9,7 +9,7 @@ from wallet.domain.access import Principal
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import DEPOSITS_ACCOUNT, PAYOUTS_ACCOUNT, Posting, Rejection, Transaction
 from wallet.domain.money import Currency
-from wallet.service_layer.ports import HistoryEntry
+from wallet.service_layer.ports import HistoryEntry, WalletBalances
 from wallet.service_layer.views import (
     balances_view,
     currencies_view,
@@ -113,15 +113,33 @@ def test_entry_of_gives_each_wallet_its_own_view(
 
 
 def test_balances_view_formats_each_currency_and_sorts_them() -> None:
-    view = balances_view("alice", "USD", {"USD": 8750, "EUR": 300, "JPY": 5})
+    view = balances_view("alice", "USD", WalletBalances({"USD": 8750, "EUR": 300, "JPY": 5}, {}))
     assert view == {"userId": "alice", "currency": "USD", "balance": "87.50",
-                    "balances": {"EUR": "3.00", "JPY": "5", "USD": "87.50"}}
+                    "available": "87.50", "held": "0.00",
+                    "balances": {"EUR": "3.00", "JPY": "5", "USD": "87.50"},
+                    "availableBalances": {"EUR": "3.00", "JPY": "5", "USD": "87.50"},
+                    "heldBalances": {"EUR": "0.00", "JPY": "0", "USD": "0.00"}}
     assert list(view["balances"]) == ["EUR", "JPY", "USD"]
 
 
 def test_balances_view_reads_a_currency_never_used_as_zero() -> None:
-    view = balances_view("alice", "KWD", {})
-    assert (view["balance"], view["balances"]) == ("0.000", {})
+    view = balances_view("alice", "KWD", WalletBalances({}, {}))
+    assert (view["balance"], view["available"], view["held"], view["balances"]) == (
+        "0.000", "0.000", "0.000", {})
+
+
+def test_balances_view_takes_held_money_out_of_what_is_available() -> None:
+    view = balances_view("alice", "EUR", WalletBalances({"USD": 8750, "EUR": 300},
+                                                        {"USD": 1250}))
+    assert (view["balance"], view["available"], view["held"]) == ("3.00", "3.00", "0.00")
+    assert view["availableBalances"] == {"EUR": "3.00", "USD": "75.00"}
+    assert view["heldBalances"] == {"EUR": "0.00", "USD": "12.50"}
+    assert "at" not in view
+
+
+def test_balances_view_as_of_an_instant_echoes_it() -> None:
+    view = balances_view("alice", "USD", WalletBalances({"USD": 1}, {}), NOW)
+    assert view["at"] == "2026-11-25T10:00:00.123456Z"
 
 
 def test_the_currency_table_is_sorted_by_code_and_names_the_configured_default() -> None:

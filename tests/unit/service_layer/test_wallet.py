@@ -12,7 +12,7 @@ from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unav
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import ExactDecimal
-from wallet.service_layer.ports import AmountRange, HistoryQuery
+from wallet.service_layer.ports import AmountRange, HistoryQuery, WalletBalances
 from wallet.service_layer.waiters import OutcomeWaiters
 from wallet.service_layer.wallet import HistoryFilters, Submitted, WalletService
 
@@ -253,8 +253,8 @@ async def test_lookup_shows_a_rejection_only_to_its_requester() -> None:
 
 async def test_balances_are_read_once_then_served_from_the_cache() -> None:
     wallet = stack(store=FakeLedgerStore({("alice", "USD"): 500, ("alice", "EUR"): 7}))
-    assert await wallet.service.balances(ALICE, "alice") == {"USD": 500, "EUR": 7}
-    assert await wallet.service.balances(ALICE, "alice") == {"USD": 500, "EUR": 7}
+    assert (await wallet.service.balances(ALICE, "alice")).balances == {"USD": 500, "EUR": 7}
+    assert (await wallet.service.balances(ALICE, "alice")).balances == {"USD": 500, "EUR": 7}
     assert wallet.store.balance_reads == 1
 
 
@@ -263,15 +263,15 @@ async def test_an_invalidated_balance_is_read_again() -> None:
     await wallet.service.balances(ALICE, "alice")
     wallet.store.balance_rows[("alice", "USD")] = 600
     wallet.cache.invalidate(["alice"])
-    assert await wallet.service.balances(ALICE, "alice") == {"USD": 600}
+    assert (await wallet.service.balances(ALICE, "alice")).balances == {"USD": 600}
     assert wallet.store.balance_reads == 2
 
 
 async def test_a_balance_read_after_a_commit_is_never_stale() -> None:
     wallet = stack()
-    assert await wallet.service.balances(ALICE, "alice") == {}
+    assert await wallet.service.balances(ALICE, "alice") == WalletBalances({}, {})
     await wallet.service.submit(ALICE, Deposit("alice", 500, "USD"), None)
-    assert await wallet.service.balances(ALICE, "alice") == {"USD": 500}
+    assert await wallet.service.balances(ALICE, "alice") == WalletBalances({"USD": 500}, {})
 
 
 async def test_balances_of_another_users_wallet_are_forbidden() -> None:
@@ -283,7 +283,7 @@ async def test_balances_of_another_users_wallet_are_forbidden() -> None:
 
 async def test_an_operator_reads_any_balance() -> None:
     wallet = stack(store=FakeLedgerStore({("alice", "USD"): 5}))
-    assert await wallet.service.balances(OPERATOR, "alice") == {"USD": 5}
+    assert (await wallet.service.balances(OPERATOR, "alice")).balances == {"USD": 5}
 
 
 async def history_wallet() -> Stack:
