@@ -159,3 +159,119 @@ def test_the_relay_answers_a_ping(handlers: dict[str, Handler]) -> None:
     event = {"requestContext": {"routeKey": "$default", "connectionId": "c"},
              "body": '{"action": "ping"}'}
     assert json.loads(handlers["ws_relay"](event, None)["body"]) == {"event": "pong"}
+
+
+# --- issue 12: holds, labels, balances as of an instant, verification --------------------------
+
+
+def place(call: Call, amount: str = "4", **extra: Any) -> tuple[int, Any]:
+    return call("hold_place", ALICE, {"userId": "alice", "amount": amount, **extra})
+
+
+@pytest.fixture
+def funded(call: Call) -> Call:
+    call("deposit", OPERATOR, {"userId": "alice", "amount": "10"})
+    return call
+
+
+def test_a_placed_hold_answers_201_with_the_hold(funded: Call) -> None:
+    status, hold = place(funded, reference="order-7", metadata={"shop": "north"},
+                         expiresInSeconds=60)
+    assert status == 201
+    assert {k: hold[k] for k in ("userId", "amount", "currency", "status", "capturedAmount",
+                                 "reference", "metadata")} == {
+        "userId": "alice", "amount": "4.00", "currency": "USD", "status": "held",
+        "capturedAmount": "0.00", "reference": "order-7", "metadata": {"shop": "north"}}
+    _, balance = funded("balance", ALICE, path={"userId": "alice"})
+    assert (balance["balance"], balance["available"], balance["held"]) == (
+        "10.00", "6.00", "4.00")
+
+
+def test_a_hold_larger_than_what_is_available_is_422(funded: Call) -> None:
+    place(funded, "6")
+    status, body = place(funded, "4.01")
+    assert (status, body["error"]["code"]) == (422, "insufficient_funds")
+
+
+def test_a_hold_on_another_users_wallet_is_403(funded: Call) -> None:
+    status, _ = funded("hold_place", BOB, {"userId": "alice", "amount": "1"})
+    assert status == 403
+
+
+def test_a_partial_capture_answers_201_with_the_hold_and_its_transaction(funded: Call) -> None:
+    _, hold = place(funded)
+    status, body = funded("hold_capture", ALICE, {"amount": "1.50"}, path={"id": hold["id"]})
+    assert status == 201
+    assert (body["hold"]["status"], body["hold"]["capturedAmount"]) == ("captured", "1.50")
+    transaction = body["transaction"]
+    assert (transaction["type"], transaction["amount"], transaction["holdId"],
+            transaction["balanceAfter"]) == ("capture", "1.50", hold["id"], "8.50")
+    _, balance = funded("balance", ALICE, path={"userId": "alice"})
+    assert (balance["balance"], balance["available"]) == ("8.50", "8.50")
+
+
+def test_a_void_answers_200_and_a_second_void_or_a_capture_409(funded: Call) -> None:
+    _, hold = place(funded)
+    status, voided = funded("hold_void", ALICE, path={"id": hold["id"]})
+    assert (status, voided["status"]) == (200, "voided")
+    for name in ("hold_void", "hold_capture"):
+        status, body = funded(name, ALICE, path={"id": hold["id"]})
+        assert (status, body["error"]["code"]) == (409, "hold_not_active")
+
+
+def test_a_capture_above_the_hold_is_422_and_in_another_currency_400(funded: Call) -> None:
+    _, hold = place(funded)
+    status, body = funded("hold_capture", ALICE, {"amount": "4.01"}, path={"id": hold["id"]})
+    assert (status, body["error"]["code"]) == (422, "amount_exceeds_hold")
+    status, body = funded("hold_capture", ALICE, {"currency": "EUR"}, path={"id": hold["id"]})
+    assert (status, body["error"]["field"]) == (400, "currency")
+
+
+@pytest.mark.parametrize("name", ["hold_capture", "hold_void", "holds"])
+def test_another_users_hold_or_an_unknown_one_is_404(funded: Call, name: str) -> None:
+    _, hold = place(funded)
+    for caller, hold_id in ((BOB, hold["id"]), (ALICE, "5f0e0d0c-0000-4000-8000-000000000000"),
+                            (ALICE, "nope")):
+        status, body = funded(name, caller, path={"id": hold_id})
+        assert (status, body["error"]["code"]) == (404, "not_found")
+    _, read = funded("holds", ALICE, path={"id": hold["id"]})
+    assert read["status"] == "held"
+
+
+def test_a_hold_commands_transaction_answers_what_its_write_answered(funded: Call) -> None:
+    _, hold = place(funded)
+    _, captured = funded("hold_capture", OPERATOR, path={"id": hold["id"]})
+    assert funded("transaction", ALICE, path={"id": hold["id"]})[1]["id"] == hold["id"]
+    status, read = funded("transaction", ALICE, path={"id": captured["transaction"]["id"]})
+    assert (status, read) == (200, captured)
+
+
+def test_the_holds_list_pages_newest_first(funded: Call) -> None:
+    ids = [place(funded, amount)[1]["id"] for amount in ("1", "2", "3")]
+    _, first = funded("holds", ALICE, query={"limit": "2"})
+    assert [h["id"] for h in first["items"]] == ids[:0:-1]
+    _, second = funded("holds", ALICE, query={"limit": "2", "cursor": first["nextCursor"]})
+    assert ([h["id"] for h in second["items"]], second["nextCursor"]) == (ids[:1], None)
+    assert funded("holds", BOB, query={"userId": "alice"})[0] == 403
+    assert funded("holds", BOB)[1]["items"] == []
+
+
+def test_writes_carry_their_labels_and_refuse_a_number_in_metadata(call: Call) -> None:
+    status, deposit = call("deposit", ALICE, {"userId": "alice", "amount": "1",
+                                              "reference": "r-1", "metadata": {"k": "v"}})
+    assert (status, deposit["reference"], deposit["metadata"]) == (201, "r-1", {"k": "v"})
+    status, body = call("deposit", ALICE, '{"userId": "alice", "amount": 1, "metadata": {"k": 1}}')
+    assert (status, body["error"]["field"]) == (400, "metadata.k")
+
+
+def test_a_balance_as_of_a_future_instant_is_400(call: Call) -> None:
+    status, body = call("balance", ALICE, path={"userId": "alice"},
+                        query={"at": "2999-01-01T00:00:00Z"})
+    assert (status, body["error"]["field"]) == (400, "at")
+
+
+def test_only_operators_verify_the_journal(call: Call) -> None:
+    assert call("audit_verify", ALICE)[0] == 403
+    assert call("audit_verify", None)[0] == 401
+    status, report = call("audit_verify", OPERATOR, query={"userId": "alice"})
+    assert status == 200 and report["problems"] == []

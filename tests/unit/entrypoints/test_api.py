@@ -23,12 +23,13 @@ from ..fakes import ALICE, OPERATOR, Stack, bearer, container, stack
 ERRORS = [errors.ValidationError, errors.Unauthorized, errors.Forbidden, errors.NotFound,
           errors.MethodNotAllowed, errors.IdempotencyKeyReused, errors.PayloadTooLarge,
           errors.UnsupportedMediaType, errors.InsufficientFunds, errors.BalanceLimitExceeded,
-          errors.Unavailable]
+          errors.HoldNotActive, errors.AmountExceedsHold, errors.Unavailable]
 
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    list(zip(ERRORS, [400, 401, 403, 404, 405, 409, 413, 415, 422, 422, 503], strict=True)),
+    list(zip(ERRORS, [400, 401, 403, 404, 405, 409, 413, 415, 422, 422, 409, 422, 503],
+             strict=True)),
 )
 def test_each_error_maps_to_the_documented_status(error: type[WalletError], status: int) -> None:
     response = api.error_response(error("what went wrong"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +12,16 @@ from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.adapters.memory_connections import MemoryConnections
 from wallet.domain.access import Principal, SocketLimits
 from wallet.domain.errors import TooManyConnections, Unauthorized
-from wallet.domain.events import CommandRejected, TransactionCommitted
-from wallet.domain.ledger import DEPOSITS_ACCOUNT, Posting, Rejection, Transaction
+from wallet.domain.events import CommandRejected, HoldUpdated, TransactionCommitted
+from wallet.domain.holds import Hold
+from wallet.domain.ledger import (
+    DEPOSITS_ACCOUNT,
+    PAYOUTS_ACCOUNT,
+    HoldChange,
+    Posting,
+    Rejection,
+    Transaction,
+)
 from wallet.service_layer.relay import TOKEN_EXPIRED, Relay
 
 from ..fakes import ALICE, BOB, NOW, OPERATOR, SECRET, RecordingCloser, RecordingSender
@@ -164,3 +174,39 @@ def test_connect_over_the_users_cap_is_refused() -> None:
     with pytest.raises(TooManyConnections):
         relay.connect("a-2", TOKENS.issue(ALICE, 60))
     assert relay.connect("b-1", TOKENS.issue(BOB, 60)) == BOB
+
+
+# --- issue 12: hold changes ------------------------------------------------------------------
+
+HOLD = Hold("h-1", "alice", "USD", 200, "held", 0, NOW + timedelta(days=7), NOW, NOW, "r-1")
+PLACED = HoldUpdated("h-1", "h", HoldChange(HOLD, 200, 200, 500))
+CAPTURE = Transaction("c-4", "capture", "USD", 150, NOW,
+                      (Posting("alice", -150, 350, 0), Posting(PAYOUTS_ACCOUNT, 150, 150)),
+                      "r-1", (), "h-1")
+CAPTURED = HoldUpdated("c-4", "h", HoldChange(
+    replace(HOLD, status="captured", captured_minor=150), -200, 0, 350, CAPTURE))
+
+
+def test_a_placed_hold_reaches_its_owner_and_operators_only(
+    relay: Relay, sender: RecordingSender
+) -> None:
+    assert relay.fan_out([PLACED]) == 2
+    (to_alice,) = received(sender, "alice-1")
+    assert to_alice == received(sender, "ops-1")[0]
+    assert (to_alice["event"], to_alice["hold"]["id"], to_alice["hold"]["reference"]) == (
+        "holdUpdated", "h-1", "r-1")
+    assert (to_alice["balance"], to_alice["available"], to_alice["held"]) == (
+        "5.00", "3.00", "2.00")
+    assert received(sender, "bob-1") == []
+
+
+def test_a_capture_pushes_the_hold_and_the_balance_it_moved(
+    relay: Relay, sender: RecordingSender
+) -> None:
+    assert relay.fan_out([CAPTURED]) == 4
+    hold, balance = received(sender, "alice-1")
+    assert (hold["event"], hold["hold"]["status"], hold["available"]) == (
+        "holdUpdated", "captured", "3.50")
+    assert (balance["event"], balance["balance"], balance["transaction"]["holdId"],
+            balance["transaction"]["type"]) == ("balanceUpdated", "3.50", "h-1", "capture")
+    assert received(sender, "bob-1") == []

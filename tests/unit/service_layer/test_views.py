@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from wallet.domain.access import Principal
-from wallet.domain.events import CommandRejected, TransactionCommitted
-from wallet.domain.ledger import DEPOSITS_ACCOUNT, PAYOUTS_ACCOUNT, Posting, Rejection, Transaction
+from wallet.domain.events import CommandRejected, HoldUpdated, TransactionCommitted
+from wallet.domain.holds import Hold
+from wallet.domain.ledger import (
+    DEPOSITS_ACCOUNT,
+    PAYOUTS_ACCOUNT,
+    HoldChange,
+    Posting,
+    Rejection,
+    Transaction,
+)
 from wallet.domain.money import Currency
 from wallet.service_layer.ports import HistoryEntry, WalletBalances
 from wallet.service_layer.views import (
+    balance_updated,
     balances_view,
     currencies_view,
     entry_of,
     history_item,
+    hold_updated,
+    hold_view,
     outcome_view,
     transaction_view,
 )
@@ -147,3 +159,76 @@ def test_the_currency_table_is_sorted_by_code_and_names_the_configured_default()
     assert view == {"default": "EUR", "currencies": [
         {"code": "CLF", "exponent": 4}, {"code": "USD", "exponent": 2},
         {"code": "XAF", "exponent": 0}]}
+
+
+# --- issue 12: holds, captures and labels --------------------------------------------------
+
+HELD = Hold("h-1", "alice", "USD", 1250, "held", 0, NOW + timedelta(days=7), NOW, NOW,
+            "order-7", (("shop", "north"),))
+CAPTURED = replace(HELD, status="captured", captured_minor=1000,
+                   updated_at=NOW + timedelta(seconds=1))
+CAPTURE = Transaction("c-2", "capture", "USD", 1000, NOW + timedelta(seconds=1),
+                      (Posting("alice", -1000, 4000, 0), Posting(PAYOUTS_ACCOUNT, 1000, 1000)),
+                      "order-7", (("shop", "north"),), "h-1")
+HOLD_VIEW = {"id": "h-1", "userId": "alice", "amount": "12.50", "currency": "USD",
+             "status": "held", "capturedAmount": "0.00",
+             "expiresAt": "2026-12-02T10:00:00.123456Z",
+             "createdAt": "2026-11-25T10:00:00.123456Z",
+             "updatedAt": "2026-11-25T10:00:00.123456Z",
+             "reference": "order-7", "metadata": {"shop": "north"}}
+
+
+def test_a_hold_is_shown_with_its_money_as_decimals_and_its_labels() -> None:
+    assert hold_view(HELD) == HOLD_VIEW
+
+
+def test_a_hold_without_labels_leaves_them_out() -> None:
+    view = hold_view(replace(HELD, reference=None, metadata=()))
+    assert "reference" not in view and "metadata" not in view
+
+
+def test_a_capture_is_a_transaction_naming_its_hold() -> None:
+    assert transaction_view(CAPTURE, ALICE) == {
+        "id": "c-2", "type": "capture", "status": "committed", "amount": "10.00",
+        "currency": "USD", "userId": "alice", "balanceAfter": "40.00", "holdId": "h-1",
+        "createdAt": "2026-11-25T10:00:01.123456Z", "reference": "order-7",
+        "metadata": {"shop": "north"}}
+
+
+def test_a_transaction_shows_its_labels_only_when_it_has_them() -> None:
+    labelled = replace(TRANSFER, reference="rent", metadata=(("month", "11"),))
+    assert transaction_view(labelled, OPERATOR) == {
+        **TRANSFER_HEAD, "fromBalanceAfter": "87.50", "toBalanceAfter": "12.50",
+        "reference": "rent", "metadata": {"month": "11"}}
+    assert "reference" not in transaction_view(TRANSFER, OPERATOR)
+
+
+def test_outcome_views_of_hold_changes_answer_what_each_write_answers() -> None:
+    placed = HoldUpdated("h-1", "h", HoldChange(HELD, 1250, 1250, 5000))
+    captured = HoldUpdated("c-2", "h", HoldChange(CAPTURED, -1250, 0, 4000, CAPTURE))
+    voided = HoldUpdated("v-3", "h", HoldChange(replace(HELD, status="voided"), -1250, 0, 5000))
+    assert outcome_view(placed, ALICE) == HOLD_VIEW
+    assert outcome_view(captured, ALICE) == {"hold": hold_view(CAPTURED),
+                                             "transaction": transaction_view(CAPTURE, ALICE)}
+    assert outcome_view(voided, ALICE)["status"] == "voided"
+
+
+def test_a_history_item_carries_labels_and_a_captures_hold() -> None:
+    item = history_item(entry_of(CAPTURE, CAPTURE.postings[0]))
+    assert item == {"id": "c-2", "userId": "alice", "type": "capture", "amount": "10.00",
+                    "currency": "USD", "balanceAfter": "40.00", "status": "committed",
+                    "createdAt": "2026-11-25T10:00:01.123456Z", "holdId": "h-1",
+                    "reference": "order-7", "metadata": {"shop": "north"}}
+
+
+def test_balance_updated_says_what_is_held_and_available() -> None:
+    payout = Transaction("t-5", "payout", "USD", 100, NOW,
+                         (Posting("alice", -100, 900, 250), Posting(PAYOUTS_ACCOUNT, 100, 100)))
+    event = balance_updated(payout, payout.postings[0])
+    assert (event["balance"], event["available"], event["held"]) == ("9.00", "6.50", "2.50")
+
+
+def test_hold_updated_carries_the_hold_and_its_wallets_money() -> None:
+    assert hold_updated(HoldChange(HELD, 1250, 2000, 5000)) == {
+        "event": "holdUpdated", "hold": HOLD_VIEW, "userId": "alice", "currency": "USD",
+        "balance": "50.00", "available": "30.00", "held": "20.00"}
