@@ -62,7 +62,8 @@ def test_spec_validates_as_openapi_3_1(spec: dict[str, Any]) -> None:
 def test_operation_ids_are_the_documented_ones(spec: dict[str, Any]) -> None:
     ids = [op.get("operationId") for _, _, op in operations(spec)]
     wallet_ops = ["deposit", "payout", "transfer", "getBalance", "getHistory", "getAllHistory",
-                  "getTransaction", "listCurrencies"]
+                  "getTransaction", "listCurrencies", "placeHold", "captureHold", "voidHold",
+                  "getHold", "listHolds", "verifyJournal"]
     assert sorted(ids) == sorted([*wallet_ops, "health", "metrics", "openapi", "docs",
                                   "websocket"])
     assert all(op.get("summary") and op.get("description") for _, _, op in operations(spec))
@@ -96,9 +97,15 @@ def test_every_response_carries_x_request_id(spec: dict[str, Any]) -> None:
             assert resolve(spec, raw)["headers"]["X-Request-Id"] == header_ref, (path, status)
 
 
+# What each write answers once applied: a void changes a hold, it creates nothing.
+WRITES = {"/wallet/deposit": "201", "/wallet/payout": "201", "/wallet/transfer": "201",
+          "/wallet/holds": "201", "/wallet/holds/{id}/capture": "201",
+          "/wallet/holds/{id}/void": "200"}
+
+
 def test_writes_take_json_or_form_and_an_idempotency_key(spec: dict[str, Any]) -> None:
     writes = [(path, op) for path, method, op in operations(spec) if method == "post"]
-    assert {path for path, _ in writes} == {"/wallet/deposit", "/wallet/payout", "/wallet/transfer"}
+    assert {path for path, _ in writes} == set(WRITES)
     for path, op in writes:
         content = op["requestBody"]["content"]
         assert set(content) == {"application/json", "application/x-www-form-urlencoded"}, path
@@ -106,13 +113,15 @@ def test_writes_take_json_or_form_and_an_idempotency_key(spec: dict[str, Any]) -
         assert schemas[0] == schemas[1], path
         params = [resolve(spec, p) for p in op["parameters"]]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)
-        assert {"201", "202", "409", "422", "503"} <= set(op["responses"]), path
+        assert {WRITES[path], "202", "409", "503"} <= set(op["responses"]), path
+        assert "Idempotent-Replayed" in op["responses"][WRITES[path]]["headers"], path
 
 
 def test_history_query_parameters_match_api_md(spec: dict[str, Any]) -> None:
     params = spec["paths"]["/wallet/history/{userId}"]["get"]["parameters"]
     by_name = {p["name"]: p for p in params if p["in"] == "query"}
-    expected = {"limit", "cursor", "type", "currency", "from", "to", "minAmount", "maxAmount"}
+    expected = {"limit", "cursor", "type", "currency", "from", "to", "minAmount", "maxAmount",
+                "reference"}
     assert set(by_name) == expected | {"order", "sort"}
     assert by_name["sort"]["schema"]["enum"] == ["time", "amount"]
     every_wallet = spec["paths"]["/wallet/history"]["get"]["parameters"]
@@ -232,6 +241,10 @@ def test_every_link_points_at_an_operation_and_its_parameters(spec: dict[str, An
         for key, expression in link["parameters"].items():
             location, _, parameter = key.partition(".")
             assert (location, parameter) in declared, (source["operationId"], status, name, key)
+            if expression.startswith("$request.path."):  # the id the request itself named
+                own = declared_parameters(spec, source["operationId"])
+                assert ("path", expression.removeprefix("$request.path.")) in own, name
+                continue
             origin, _, pointer = expression.partition("#/")
             assert origin in sources and "/" not in pointer, (name, expression)
             assert pointer in required_fields(spec, sources[origin]), (name, expression)
@@ -249,3 +262,22 @@ def test_every_write_links_to_its_transaction_and_each_wallet_it_touched(
             (read, f"$request.body#/{field}") for field in wallets[source]
             for read in ("getBalance", "getHistory")}
         assert followed == expected, (source, status)
+
+
+def test_every_hold_write_links_to_the_hold_and_its_command(spec: dict[str, Any]) -> None:
+    """The stateful phase goes from a placed hold to its reads, capture and void."""
+    def followed(source: str, status: str) -> set[str]:
+        return {link["operationId"] for op, code, _, link in links(spec)
+                if op["operationId"] == source and code == status}
+
+    assert followed("placeHold", "201") == {"getHold", "captureHold", "voidHold",
+                                            "getTransaction", "getBalance", "listHolds"}
+    for source, done in (("captureHold", "201"), ("voidHold", "200")):
+        assert followed(source, done) == {"getHold"}
+        assert followed(source, "202") == {"getHold", "getTransaction"}
+
+
+def test_a_lookup_answers_every_shape_a_write_answers(spec: dict[str, Any]) -> None:
+    lookup = spec["components"]["schemas"]["TransactionLookup"]["oneOf"]
+    assert {ref["$ref"].rsplit("/", 1)[1] for ref in lookup} == {
+        "Transaction", "RejectedTransaction", "Pending", "Hold", "HoldCapture"}
