@@ -3,8 +3,10 @@
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 
 from tests.e2e.conftest import Engine
@@ -101,3 +103,45 @@ def test_a_location_never_reports_another_requests_outcome(impatient: Server) ->
                 assert final.status_code == 409, final.text
                 assert final.json()["error"]["code"] == "idempotency_key_reused"
     assert sum(status == 201 for _, status, _, _ in answers) <= 1
+
+
+
+LATE_ROUNDS = 5  # a very fast commit may still win the race; most answers are 202
+
+
+def outcome(api: httpx.Client, response: httpx.Response, user: str) -> dict[str, Any]:
+    """What a write answered, or, for a 202, what its Location answers once it settles."""
+    if response.status_code != 202:
+        assert response.status_code in (200, 201), response.text
+        answered: dict[str, Any] = response.json()
+        return answered
+    location = response.headers["Location"]
+    wait_until(lambda: api.get(location, headers=auth(user)).json().get("status") != "pending")
+    polled = api.get(location, headers=auth(user))
+    assert polled.status_code == 200, polled.text
+    body: dict[str, Any] = polled.json()
+    return body
+
+
+def test_a_late_hold_and_its_late_capture_are_read_at_their_locations(
+        impatient: Server) -> None:
+    """A hold command's Location answers what the write would have: the Hold, the capture."""
+    user = unique()
+    with client(impatient) as api:
+        outcome(api, api.post("/wallet/deposit", json={"userId": user, "amount": "100"},
+                              headers=auth(user)), user)
+        statuses = []
+        for _ in range(LATE_ROUNDS):
+            placing = api.post("/wallet/holds", json={"userId": user, "amount": "4"},
+                               headers=auth(user))
+            hold = outcome(api, placing, user)
+            assert (hold["status"], hold["amount"], hold["userId"]) == ("held", "4.00", user)
+            capturing = api.post(f"/wallet/holds/{hold['id']}/capture", json={"amount": "1"},
+                                 headers=auth(user))
+            captured = outcome(api, capturing, user)
+            assert captured["hold"]["status"] == "captured"
+            assert captured["transaction"]["holdId"] == hold["id"]
+            statuses.append((placing.status_code, capturing.status_code))
+            if statuses[-1] == (202, 202):
+                return
+        pytest.fail(f"never both late: {statuses}")
