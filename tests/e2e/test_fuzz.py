@@ -25,10 +25,22 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "response_schema_conformance")
 READS = ("GET /wallet/transactions/{id}", "GET /wallet/balance/{userId}",
          "GET /wallet/history/{userId}")
+# Schemathesis starts a scenario only at the operations it deems sure to succeed, when it
+# deems any so: POST /wallet/holds is one (its userId is the Hold's own field), a deposit is not
+# (its userId names a User nothing produces). Every scenario would then open with a hold on a
+# random, empty wallet, a 422 with no link to follow. So the stateful run leaves the hold
+# routes out, and follows the spec's links only: links it infers (a history item's holdId, a
+# list's ids) make a list read the one entry point in the same way. tests/e2e/test_holds.py
+# reads back after every hold write instead.
+STATEFUL_CONFIG = Path(__file__).with_name("schemathesis-stateful.toml")
+STATEFUL_EXCLUDED = "^/wallet/holds"
 
 
-def schemathesis(server: Server, *options: str) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).parent / "st"), "run", f"{server.url}/openapi.json",
+def schemathesis(server: Server, *options: str, config: Path | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+    configured = [] if config is None else ["--config-file", str(config)]
+    command = [str(Path(sys.executable).parent / "st"), *configured, "run",
+               f"{server.url}/openapi.json",
                "-H", f"Authorization: Bearer {token('ops', 'operator')}",
                "--checks", ",".join(CHECKS), "--seed", SEED, "--exclude-path", "/ws",
                "--no-color", *options]
@@ -47,7 +59,9 @@ def test_sequences_along_the_links_never_break_the_contract(
         server: Server, tmp_path: Path) -> None:
     events = tmp_path / "events.ndjson"
     schemathesis(server, "--phases", "stateful", "--max-examples", str(STATEFUL_SCENARIOS),
-                 "--report", "ndjson", "--report-ndjson-path", str(events))
+                 "--exclude-path-regex", STATEFUL_EXCLUDED,
+                 "--report", "ndjson", "--report-ndjson-path", str(events),
+                 config=STATEFUL_CONFIG)
     followed = followed_links(events)
     # Which writes commit depends on what ran before on this server (a payout needs funds), so
     # the run must reach every read along some write's link, not along a chosen one.

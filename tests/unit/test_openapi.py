@@ -271,7 +271,8 @@ def test_every_hold_write_links_to_the_hold_and_its_command(spec: dict[str, Any]
                 if op["operationId"] == source and code == status}
 
     assert followed("placeHold", "201") == {"getHold", "captureHold", "voidHold",
-                                            "getTransaction", "getBalance", "listHolds"}
+                                            "getTransaction", "getBalance", "getHistory",
+                                            "listHolds"}
     for source, done in (("captureHold", "201"), ("voidHold", "200")):
         assert followed(source, done) == {"getHold"}
         assert followed(source, "202") == {"getHold", "getTransaction"}
