@@ -79,9 +79,54 @@ def test_read_responses_match_the_spec(spec: dict[str, Any], api: httpx.Client) 
         check(spec, template, "get", api.get(url, headers=OPERATOR))
 
 
+def test_hold_and_label_responses_match_the_spec(spec: dict[str, Any],
+                                                api: httpx.Client) -> None:
+    user = unique()
+    api.post("/wallet/deposit", json={"userId": user, "amount": "10", "reference": "r",
+                                      "metadata": {"k": "v"}}, headers=OPERATOR)
+    placed = api.post("/wallet/holds", json={"userId": user, "amount": "4", "reference": "r"},
+                      headers=OPERATOR)
+    check(spec, "/wallet/holds", "post", placed)
+    hold_id = placed.json()["id"]
+    check(spec, "/wallet/holds", "post", api.post(
+        "/wallet/holds", json={"userId": user, "amount": "100"}, headers=OPERATOR))
+    capturing = "/wallet/holds/{id}/capture"
+    check(spec, capturing, "post", api.post(  # 422: more than the hold
+        f"/wallet/holds/{hold_id}/capture", json={"amount": "5"}, headers=OPERATOR))
+    captured = api.post(f"/wallet/holds/{hold_id}/capture", json={"amount": "1"},
+                        headers=OPERATOR)
+    check(spec, capturing, "post", captured)
+    capture_id = captured.json()["transaction"]["id"]
+    check(spec, capturing, "post", api.post(  # 409: captured already
+        f"/wallet/holds/{hold_id}/capture", headers=OPERATOR))
+    check(spec, "/wallet/holds/{id}/void", "post", api.post(
+        f"/wallet/holds/{hold_id}/void", headers=OPERATOR))
+    second = api.post("/wallet/holds", json={"userId": user, "amount": "1"}, headers=OPERATOR)
+    check(spec, "/wallet/holds/{id}/void", "post", api.post(
+        f"/wallet/holds/{second.json()['id']}/void", headers=OPERATOR))
+    reads = [
+        ("/wallet/holds/{id}", f"/wallet/holds/{hold_id}"),
+        ("/wallet/holds/{id}", f"/wallet/holds/{unique()}"),
+        ("/wallet/holds", f"/wallet/holds?userId={user}&limit=1"),
+        ("/wallet/holds", "/wallet/holds?status=nope"),
+        ("/wallet/transactions/{id}", f"/wallet/transactions/{hold_id}"),
+        ("/wallet/transactions/{id}", f"/wallet/transactions/{capture_id}"),
+        ("/wallet/balance/{userId}", f"/wallet/balance/{user}?at=2026-01-01T00:00:00Z"),
+        ("/wallet/balance/{userId}", f"/wallet/balance/{user}?at=2999-01-01T00:00:00Z"),
+        ("/wallet/history/{userId}", f"/wallet/history/{user}?reference=r"),
+        ("/wallet/history/{userId}", f"/wallet/history/{user}?metadata.k=v&type=capture"),
+        ("/wallet/audit/verify", f"/wallet/audit/verify?userId={user}"),
+    ]
+    for template, url in reads:
+        check(spec, template, "get", api.get(url, headers=OPERATOR))
+    check(spec, "/wallet/audit/verify", "get", api.get("/wallet/audit/verify",
+                                                       headers=auth(user)))
+
+
 def test_docs_page_is_readable_html(api: httpx.Client) -> None:
     page = api.get("/docs")
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
-    for path in ("/wallet/deposit", "/wallet/history/{userId}", "Idempotency-Key"):
+    for path in ("/wallet/deposit", "/wallet/history/{userId}", "Idempotency-Key",
+                 "/wallet/holds/{id}/capture", "/wallet/audit/verify", "hold_not_active"):
         assert path in page.text
