@@ -21,8 +21,10 @@ def test_balance_lists_every_currency(api: httpx.Client) -> None:
     move(api, "deposit", userId=user, amount="3.10")
     move(api, "deposit", userId=user, amount="2", currency="EUR")
     body = api.get(f"/wallet/balance/{user}", headers=auth(user)).json()
-    assert body == {"userId": user, "currency": "USD", "balance": "3.10",
-                    "balances": {"EUR": "2.00", "USD": "3.10"}}
+    assert body == {"userId": user, "currency": "USD", "balance": "3.10", "available": "3.10",
+                    "held": "0.00", "balances": {"EUR": "2.00", "USD": "3.10"},
+                    "availableBalances": {"EUR": "2.00", "USD": "3.10"},
+                    "heldBalances": {"EUR": "0.00", "USD": "0.00"}}
     eur = api.get(f"/wallet/balance/{user}?currency=EUR", headers=auth(user)).json()
     assert (eur["currency"], eur["balance"]) == ("EUR", "2.00")
 
