@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from chaos.checker import ACKNOWLEDGED, NO_ANSWER, REJECTED, Answer, Operation
+from chaos.records import ACKNOWLEDGED, NO_ANSWER, REJECTED, Answer, Operation
 
 ATTEMPTS_MAX = 6  # sends of one request during the run; then it is unknown until the end
 RESOLVE_ATTEMPTS_MAX = 40  # after the run nothing is broken: a replay answers, or it is a bug

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import websockets
 
-from chaos.checker import FinalState, minor
+from chaos.records import FinalState, minor
 
 RECONNECT_S = 0.2
 RECONNECTS_MAX = 100_000  # about one a fault; a bound on the loop, never reached

@@ -25,10 +25,11 @@ import httpx
 import jwt
 
 from chaos import observe
-from chaos.checker import ACKNOWLEDGED, REJECTED, UNKNOWN, Operation, check, summarise
+from chaos.checker import check, summarise
 from chaos.clients import FUNDING_MINOR, Callers, Client, Counts, random_operation
 from chaos.nemesis import GAP_S, Nemesis
 from chaos.processes import until
+from chaos.records import ACKNOWLEDGED, REJECTED, UNKNOWN, Operation
 from chaos.stacks import Embedded, Services
 
 CURRENCIES = ["USD", "JPY"]  # two exponents (2 and 0): conservation is checked per currency

@@ -29,7 +29,6 @@ import psycopg
 from wallet.bootstrap import DATABASE_FILE
 from wallet_runtime.ports import free_port, free_port_run
 
-from chaos.checker import Journal, JournalEntry
 from chaos.processes import (
     ADMIN_CONNECT_TIMEOUT_S,
     SERVER_START_TIMEOUT_S,
@@ -43,6 +42,7 @@ from chaos.processes import (
     until,
 )
 from chaos.proxy import ProxyProcess
+from chaos.records import Journal, JournalEntry
 
 SERVICES_START_TIMEOUT_S = 180  # a migration and five children, each health-checked, on 2 cores
 EMBEDDED_START_TIMEOUT_S = 60

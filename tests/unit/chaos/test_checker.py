@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from chaos.checker import (
+from chaos.checker import check, summarise
+from chaos.records import (
     ACKNOWLEDGED,
     REJECTED,
     UNKNOWN,
@@ -21,8 +22,6 @@ from chaos.checker import (
     Journal,
     JournalEntry,
     Operation,
-    check,
-    summarise,
 )
 
 EXPONENTS = {"USD": 2, "JPY": 0}
