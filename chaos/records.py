@@ -13,6 +13,16 @@ from typing import Any
 
 ACKNOWLEDGED, REJECTED, UNKNOWN = "acknowledged", "rejected", "unknown"
 NO_ANSWER = 0  # a timeout or a dropped connection
+MONEY_KINDS = ("deposit", "payout", "transfer", "capture")  # what posts journal entries
+HOLD_KINDS = ("hold", "capture", "void")
+HOLD_NOT_ACTIVE = "hold_not_active"  # 409: the hold was captured, voided or expired
+AMOUNT_EXCEEDS_HOLD = "amount_exceeds_hold"  # 422: a capture larger than its hold
+HOLD_EXPIRY_DEFAULT_S = 7 * 86_400  # what a hold placed without expiresInSeconds gets
+# The answer that acknowledges each kind (201 but for a void), and those that refuse it for
+# good: a refusal is recorded as the command's outcome, so a replay answers it again.
+ACKNOWLEDGING = {"void": 200}
+REFUSING = {"capture": frozenset({409, 422}), "void": frozenset({409})}
+MONEY_REFUSALS = frozenset({422})
 
 
 @dataclass(frozen=True)
@@ -21,28 +31,49 @@ class Answer:
     transaction_id: str | None = None
     replayed: bool = False  # the answer carried Idempotent-Replayed: true
     first_hand: bool = True  # a POST's own answer, not a lookup of its Location or id
+    code: str | None = None  # a refusal's error code
 
 
 @dataclass
 class Operation:
+    """One request, under its own Idempotency-Key, and everything it was answered.
+
+    `transaction_id` is what the acknowledgement names: the transaction of a
+    deposit, payout, transfer or capture, the hold a hold placed (its id is
+    its command's), and nothing for a void, which answers with the hold.
+    """
+
     key: str
-    kind: str  # deposit | payout | transfer
-    wallet: str  # the depositee, the payer or the sender
+    kind: str  # deposit | payout | transfer | hold | capture | void
+    wallet: str  # the depositee, the payer, the sender, or the hold's owner
     currency: str
-    amount_minor: int
+    amount_minor: int  # a capture's amount; for a void, the hold's
     counterparty: str | None = None  # a transfer's receiver
     answers: list[Answer] = field(default_factory=list)
     outcome: str = UNKNOWN
     transaction_id: str | None = None
     resolved_after_run: bool = False
     settled_at_s: float | None = None  # since the load began, when its outcome became known
+    hold_id: str | None = None  # the hold a capture or void ends, or a placed hold's own
+    expires_in_s: int | None = None  # a hold's expiresInSeconds; None: the default
+    whole: bool = False  # a capture sent without an amount, which takes the whole hold
+    as_operator: bool = False  # a hold, capture or void sent by an operator, not the owner
+    command_id: str | None = None  # what a 202 named: where the outcome can be looked up
+
+    @property
+    def acknowledging(self) -> int:
+        return ACKNOWLEDGING.get(self.kind, 201)
+
+    @property
+    def refusing(self) -> frozenset[int]:
+        return REFUSING.get(self.kind, MONEY_REFUSALS)
 
     def expected_entries(self) -> list[tuple[str, str]]:
         """(wallet, entry type) for each history entry an acknowledgement implies."""
         if self.kind == "transfer":
             assert self.counterparty is not None, "a transfer has a receiver"
             return [(self.wallet, "transfer_out"), (self.counterparty, "transfer_in")]
-        return [(self.wallet, self.kind)]
+        return [(self.wallet, self.kind)] if self.kind in MONEY_KINDS else []
 
 
 @dataclass(frozen=True)
@@ -64,11 +95,27 @@ class Journal:
 
 @dataclass
 class FinalState:
+    """The books after the run, as the API, the websocket and the database tell them.
+
+    `holds` is every hold of the run's wallets, whatever its status;
+    `active_holds` is what `GET /wallet/holds?status=held` listed for each
+    wallet, read on either side of its balance, so that the two agree even
+    while holds expire (see observe.final_state). `read_at` is when those
+    reads began (UTC, the API's format), to tell a hold that is merely due
+    from one whose expiry never came.
+    """
+
     exponents: Mapping[str, int]  # currency -> minor-unit digits
     balances: Mapping[tuple[str, str], int]  # (wallet, currency) -> minor units, from the API
     histories: Mapping[str, list[dict[str, Any]]]  # wallet -> items, oldest first
-    events: list[dict[str, Any]] = field(default_factory=list)  # balanceUpdated messages
+    events: list[dict[str, Any]] = field(default_factory=list)  # balance and hold updates
     journal: Journal | None = None
+    held: Mapping[tuple[str, str], int] = field(default_factory=dict)  # heldBalances
+    available: Mapping[tuple[str, str], int] = field(default_factory=dict)  # availableBalances
+    holds: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # hold id -> Hold
+    active_holds: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    read_at: str | None = None
+    audit: Mapping[str, Any] | None = None  # GET /wallet/audit/verify's answer
 
 
 @dataclass(frozen=True)
