@@ -41,6 +41,7 @@ from chaos.records import (
     HOLD_EXPIRY_DEFAULT_S,
     HOLD_NOT_ACTIVE,
     REJECTED,
+    TIMESTAMP_FORMAT,
     FinalState,
     Operation,
     Violation,
@@ -50,7 +51,6 @@ from chaos.records import (
 # The local runtime sweeps every second, AWS every minute: a hold still held this long after
 # its expiry was forgotten, not merely not reached yet.
 EXPIRY_LATE_S_MAX = 120
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the API's
 ENDED_BY_REQUEST = {"capture": "captured", "void": "voided"}
 # What a hold's later changes may alter: everything else an event showed stays as it was.
 CHANGING = ("status", "capturedAmount", "updatedAt")

@@ -17,6 +17,7 @@ MONEY_KINDS = ("deposit", "payout", "transfer", "capture")  # what posts journal
 HOLD_KINDS = ("hold", "capture", "void")
 HOLD_NOT_ACTIVE = "hold_not_active"  # 409: the hold was captured, voided or expired
 AMOUNT_EXCEEDS_HOLD = "amount_exceeds_hold"  # 422: a capture larger than its hold
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the API's, UTC
 HOLD_EXPIRY_DEFAULT_S = 7 * 86_400  # what a hold placed without expiresInSeconds gets
 # The answer that acknowledges each kind (201 but for a void), and those that refuse it for
 # good: a refusal is recorded as the command's outcome, so a replay answers it again.
