@@ -106,7 +106,7 @@ def summary(run: dict[str, Any]) -> str:
         f"  answers: {run['answers']}",
         f"  holds: {holds['placed']} placed, {holds['captured']} captured, {holds['voided']} "
         f"voided ({holds['raced']} raced); refused {holds['refused']}; "
-        f"they ended {holds['ended']}",
+        f"final states {holds['ended']}",
         f"  violations: {violations} {run['violation_counts'] or ''}".rstrip(),
     ]
     lines += [f"    {v['check']}: {v['detail'][:300]}" for v in run["violations"][:20]]

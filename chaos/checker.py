@@ -16,7 +16,8 @@ holds are in `hold_checker`):
 - `negative_balance`: no user balance, nor any balance after an entry, is below 0;
 - `missing_from_history` / `duplicated_in_history` / `history_mismatch`: each
   acknowledged deposit, payout, transfer and capture is in its wallets'
-  histories exactly once, as sent (a capture as type `capture` with its `holdId`);
+  histories exactly once, as sent, with its reference and metadata (a capture
+  as type `capture`, with its `holdId` and its hold's labels);
 - `unexpected_transaction`: nothing else is, and nothing the ledger refused;
 - `key_applied_twice`: one key was answered with two transactions (or holds),
   twice as the first (not replayed) answer, or both acknowledged and refused;
@@ -153,9 +154,9 @@ def _one_entry(op: Operation, entry_type: str, place: tuple[str, str],
         yield Violation("duplicated_in_history", f"{op.key} ({place[1]}) {len(items)} times "
                         f"in {place[0]}'s")
     item = items[0]
-    sent = (entry_type, op.currency, op.amount_minor, op.hold_id)
+    sent = (entry_type, op.currency, op.amount_minor, op.hold_id, op.reference, op.metadata)
     held = (item["type"], item["currency"], minor(item["amount"], item["currency"], exponents),
-            item.get("holdId"))
+            item.get("holdId"), item.get("reference"), item.get("metadata"))
     if sent != held:
         yield Violation("history_mismatch", f"{op.key}: sent {sent}, history holds {held}")
 

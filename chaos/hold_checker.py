@@ -7,7 +7,7 @@ on `available = balance - held`. The money checks (`checker`) count a
 capture as money leaving, like a payout; these check the holds themselves:
 
 - `hold_missing` / `hold_mismatch` / `unexpected_hold`: each acknowledged
-  hold is listed, with the wallet, currency, amount and expiry sent, and no
+  hold is listed, with the wallet, currency, amount, expiry and labels sent, and no
   hold is listed that no acknowledged request placed;
 - `hold_ended_twice`: no hold was acknowledged as ended twice (two captures,
   a capture and a void, two voids);
@@ -79,9 +79,11 @@ def listed(placed: Mapping[str, Operation], state: FinalState) -> Iterator[Viola
             yield Violation("hold_missing", f"{op.key}: hold {hold_id} is not listed")
             continue
         sent = (op.wallet, op.currency, op.amount_minor,
-                timedelta(seconds=op.expires_in_s or HOLD_EXPIRY_DEFAULT_S))
+                timedelta(seconds=op.expires_in_s or HOLD_EXPIRY_DEFAULT_S), op.reference,
+                op.metadata)
         held = (hold["userId"], hold["currency"], _minor(hold, "amount", state),
-                _at(hold["expiresAt"]) - _at(hold["createdAt"]))
+                _at(hold["expiresAt"]) - _at(hold["createdAt"]), hold.get("reference"),
+                hold.get("metadata"))
         if sent != held:
             yield Violation("hold_mismatch", f"{op.key}: sent {sent}, the hold is {held}")
     for hold_id in sorted(set(state.holds) - set(placed)):

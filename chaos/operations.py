@@ -8,7 +8,9 @@ during a run, in order with the wallet's other commands. Clients capture
 refused) and void holds they were told are placed, taken from a pool all
 clients share; now and then one client races a capture against a void or
 another capture of the same hold, or a hold stays in the pool after it was
-taken, so that a later request finds it ended.
+taken, so that a later request finds it ended. Some writes carry a
+`reference` and `metadata`, which their transactions and holds must carry
+back (a capture, its hold's).
 """
 
 import random
@@ -35,6 +37,7 @@ CAPTURE_WEIGHTS = (4, 2, 3, 1)
 RACE_SHARE = 0.2  # of captures and voids: raced against another ending of the same hold
 SHARED_AGAIN_SHARE = 0.1  # a hold taken for ending stays in the pool for another request
 BY_OPERATOR_SHARE = 0.3  # holds, captures and voids sent by an operator, not the owner
+LABELLED_SHARE = 0.3  # writes that carry a reference and metadata, to be found as sent
 POOLED_MAX = 2_000  # holds awaiting an ending; the oldest are let go (they expire or stay)
 
 
@@ -71,12 +74,17 @@ def random_operations(rng: random.Random, key: str, wallets: list[str], currenci
         kind = "hold"  # none to end yet
     currency = rng.choice(currencies)
     if kind == "hold":
-        return [_hold(rng, key, rng.choice(wallets), currency)]
-    amount = rng.randint(1, AMOUNT_MINOR_MAX)
-    if kind == "transfer":
+        op = _hold(rng, key, rng.choice(wallets), currency)
+    elif kind == "transfer":
         sender, receiver = rng.sample(wallets, 2)
-        return [Operation(key, kind, sender, currency, amount, counterparty=receiver)]
-    return [Operation(key, kind, rng.choice(wallets), currency, amount)]
+        op = Operation(key, kind, sender, currency, rng.randint(1, AMOUNT_MINOR_MAX),
+                       counterparty=receiver)
+    else:
+        op = Operation(key, kind, rng.choice(wallets), currency,
+                       rng.randint(1, AMOUNT_MINOR_MAX))
+    if rng.random() < LABELLED_SHARE:
+        op.reference, op.metadata = f"ref-{key}", {"kind": kind, "run.key": key}
+    return [op]
 
 
 def _hold(rng: random.Random, key: str, wallet: str, currency: str) -> Operation:
@@ -104,7 +112,9 @@ def _ending(rng: random.Random, key: str, kind: str, hold: Operation) -> Operati
         elif way == "too_much":
             amount += 1
     return Operation(key, kind, hold.wallet, hold.currency, amount, hold_id=hold.hold_id,
-                     whole=whole, as_operator=rng.random() < BY_OPERATOR_SHARE)
+                     whole=whole, as_operator=rng.random() < BY_OPERATOR_SHARE,
+                     reference=hold.reference if kind == "capture" else None,
+                     metadata=hold.metadata if kind == "capture" else None)
 
 
 def path_of(op: Operation) -> str:
@@ -114,19 +124,24 @@ def path_of(op: Operation) -> str:
 
 
 def body_of(op: Operation, exponents: Mapping[str, int]) -> dict[str, Any] | None:
-    """What the request sends; a void sends nothing, a whole capture no amount."""
+    """What the request sends; a void sends nothing, a whole capture no amount, and neither
+    sends labels (a capture's are its hold's)."""
     amount = decimal_text(op.amount_minor, exponents[op.currency])
     if op.kind == "void":
         return None
     if op.kind == "capture":
         return {} if op.whole else {"amount": amount, "currency": op.currency}
+    body: dict[str, Any] = {"userId": op.wallet, "amount": amount, "currency": op.currency}
     if op.kind == "transfer":
         assert op.counterparty is not None
-        return {"fromUserId": op.wallet, "toUserId": op.counterparty, "amount": amount,
+        body = {"fromUserId": op.wallet, "toUserId": op.counterparty, "amount": amount,
                 "currency": op.currency}
-    body: dict[str, Any] = {"userId": op.wallet, "amount": amount, "currency": op.currency}
     if op.expires_in_s is not None:
         body["expiresInSeconds"] = op.expires_in_s
+    if op.reference is not None:
+        body["reference"] = op.reference
+    if op.metadata is not None:
+        body["metadata"] = op.metadata
     return body
 
 

@@ -60,6 +60,10 @@ class Operation:
     whole: bool = False  # a capture sent without an amount, which takes the whole hold
     as_operator: bool = False  # a hold, capture or void sent by an operator, not the owner
     command_id: str | None = None  # what a 202 named: where the outcome can be looked up
+    # A write's labels, sent with it; a capture sends none, and its transaction carries its
+    # hold's, which these are then.
+    reference: str | None = None
+    metadata: dict[str, str] | None = None
 
     @property
     def acknowledging(self) -> int:

@@ -114,6 +114,7 @@ class Model:
             "status": "committed", "createdAt": CREATED_AT.strftime(FORMAT)}
         if op.kind == "capture":
             item["holdId"] = op.hold_id
+        item |= _labels(op)
         self.histories[account].append(item)
         self.events.append({"event": "balanceUpdated", "userId": account,
                             "currency": op.currency, "balance": item["balanceAfter"],
@@ -127,7 +128,7 @@ class Model:
                 "capturedAmount": text(0, op.currency),
                 "expiresAt": (CREATED_AT + timedelta(seconds=expires_s)).strftime(FORMAT),
                 "createdAt": CREATED_AT.strftime(FORMAT),
-                "updatedAt": CREATED_AT.strftime(FORMAT)}
+                "updatedAt": CREATED_AT.strftime(FORMAT)} | _labels(op)
         self.holds[op.hold_id] = hold
         self.held[(op.wallet, op.currency)] += op.amount_minor
         self._hold_event(hold)
@@ -171,6 +172,16 @@ class Model:
             read_at=READ_AT.strftime(FORMAT),
             audit={"accountsChecked": len(self.balances), "entriesChecked": len(self.entries),
                    "problems": []})
+
+
+def _labels(op: Operation) -> dict[str, Any]:
+    """What a transaction or hold carries of its request's labels: nothing, if none."""
+    labels: dict[str, Any] = {}
+    if op.reference is not None:
+        labels["reference"] = op.reference
+    if op.metadata is not None:
+        labels["metadata"] = dict(op.metadata)
+    return labels
 
 
 def model(operations: list[Operation], expired: tuple[str, ...] = ()) -> FinalState:

@@ -170,6 +170,22 @@ def test_the_mix_holds_short_expiries_partial_and_too_large_captures_and_races()
                              for other in made) for op in raced)
 
 
+def test_labelled_writes_send_their_labels_and_captures_expect_their_holds() -> None:
+    made = _mix(2_000)
+    labelled = [op for op in made if op.reference is not None]
+    assert {op.kind for op in labelled} >= {"deposit", "payout", "transfer", "hold",
+                                            "capture"}
+    for op in labelled:
+        body = body_of(op, EXPONENTS)
+        assert body is not None
+        if op.kind == "capture":
+            hold = next(h for h in made if h.kind == "hold" and h.hold_id == op.hold_id)
+            assert (op.reference, op.metadata) == (hold.reference, hold.metadata)
+            assert "reference" not in body and "metadata" not in body
+        else:
+            assert (body["reference"], body["metadata"]) == (op.reference, op.metadata)
+
+
 def test_a_hold_request_carries_its_expiry_and_endings_name_their_hold() -> None:
     hold = Operation("h1", "hold", "alice", "JPY", 300, expires_in_s=4)
     body: dict[str, Any] | None = body_of(hold, EXPONENTS)

@@ -23,14 +23,17 @@ def _operations() -> list[Operation]:
         acknowledged("k1", "deposit", "alice", 10_000),
         acknowledged("k2", "deposit", "bob", 500, "JPY"),
         acknowledged("k3", "transfer", "alice", 2_550, to="bob"),
-        acknowledged("k4", "payout", "alice", 1_000),
-        acknowledged("h1", "hold", "alice", 3_000),
+        acknowledged("k4", "payout", "alice", 1_000, reference="payout-4",
+                     metadata={"batch": "7", "desk": "a.b-c_d"}),
+        acknowledged("h1", "hold", "alice", 3_000, reference="order-1",
+                     metadata={"shop": "north"}),
         acknowledged("h2", "hold", "alice", 1_000, expires_in_s=5),
         acknowledged("h3", "hold", "bob", 200, "JPY", as_operator=True),
         acknowledged("h4", "hold", "bob", 500),
         acknowledged("h5", "hold", "alice", 2_000, expires_in_s=3600),
         refused("h6", "hold", "bob", 1_000_000),
-        acknowledged("c1", "capture", "alice", 3_000, hold="hold-h1", whole=True),
+        acknowledged("c1", "capture", "alice", 3_000, hold="hold-h1", whole=True,
+                     reference="order-1", metadata={"shop": "north"}),  # its hold's labels
         refused("c1-lost", "capture", "alice", 3_000, hold="hold-h1", code="hold_not_active"),
         acknowledged("c3", "capture", "bob", 150, "JPY", hold="hold-h3"),
         acknowledged("v4", "void", "bob", 500, hold="hold-h4"),
@@ -94,6 +97,29 @@ def test_a_capture_without_its_hold_id_in_history_is_reported() -> None:
     capture = next(item for item in state.histories["bob"] if item["type"] == "capture")
     del capture["holdId"]
     assert "history_mismatch" in _checks(operations, state)
+
+
+def test_a_capture_without_its_holds_labels_is_reported() -> None:
+    operations = _operations()
+    state = model(operations, EXPIRED)
+    capture = next(item for item in state.histories["alice"] if item["type"] == "capture")
+    del capture["reference"]
+    assert "history_mismatch" in _checks(operations, state)
+
+
+def test_a_label_changed_in_history_is_reported() -> None:
+    operations = _operations()
+    state = model(operations, EXPIRED)
+    payout = next(item for item in state.histories["alice"] if item["type"] == "payout")
+    payout["metadata"] = {"batch": "8", "desk": "a.b-c_d"}
+    assert "history_mismatch" in _checks(operations, state)
+
+
+def test_a_hold_that_lost_its_metadata_is_reported() -> None:
+    operations = _operations()
+    state = model(operations, EXPIRED)
+    del state.holds["hold-h1"]["metadata"]
+    assert "hold_mismatch" in _checks(operations, state)
 
 
 def test_an_acknowledged_capture_applied_twice_is_reported() -> None:
