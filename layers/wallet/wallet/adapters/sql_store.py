@@ -23,7 +23,7 @@ from wallet.adapters.sql_migrations import USERS_ONLY, migrate
 from wallet.domain.commands import Envelope, kind_of
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
 from wallet.domain.holds import Hold
-from wallet.domain.journal import GENESIS, JournalEntry, chain_hash, metadata_of, metadata_text
+from wallet.domain.journal import GENESIS, JournalEntry, link, metadata_of, metadata_text
 from wallet.domain.ledger import (
     SYSTEM_ACCOUNTS,
     BalanceKey,
@@ -276,16 +276,15 @@ class _SqlBatch(LedgerBatch):
         debit, credit = t.postings  # the Book posts exactly two: each is the other's counterparty
         rows = []
         for posting, other in ((debit, credit), (credit, debit)):
-            stored = self._stored((posting.account_id, t.currency))
-            entry = JournalEntry(0, t.id, stored[0], t.currency, posting.amount_minor,
-                                 posting.balance_after_minor, entry_type(t.kind,
-                                 posting.amount_minor), other.account_id, created, t.reference,
-                                 metadata, t.hold_id, None)
-            row = self._rows.setdefault(stored, [0, 0, None])
-            row[2] = chain_hash(row[2] or GENESIS, entry)
-            rows.append((t.id, entry.entry_type, t.currency, posting.amount_minor,
-                         posting.balance_after_minor, other.account_id, created, stored[0],
-                         t.reference, metadata, t.hold_id, row[2]))
+            account = self._stored((posting.account_id, t.currency))
+            kind = entry_type(t.kind, posting.amount_minor)
+            state = self._rows.setdefault(account, [0, 0, None])
+            state[2] = link(state[2] or GENESIS, (
+                t.id, account[0], t.currency, posting.amount_minor, posting.balance_after_minor,
+                kind, other.account_id, created, t.reference, metadata, t.hold_id))
+            rows.append((t.id, kind, t.currency, posting.amount_minor,
+                         posting.balance_after_minor, other.account_id, created, account[0],
+                         t.reference, metadata, t.hold_id, state[2]))
         return rows
 
 
