@@ -257,3 +257,23 @@ def test_only_operators_verify(store: JournalStore) -> None:
     with pytest.raises(Forbidden):
         asyncio.run(checker.verify(ALICE, "alice"))
     assert asyncio.run(checker.verify(OPERATOR, None)).entries_checked == 7
+
+
+def test_an_unbalanced_transaction_is_reported_on_its_wallet_before_a_system_account() -> None:
+    store = JournalStore()
+    system = journal_of("system:payouts:1", [700])
+    store.add("system:payouts:1", system)
+    store.add("frank", chained([replace(entry("frank", -700, -700, 1),
+                                        transaction_id=system[0].transaction_id)]))
+    store.unbalanced = [(system[0].transaction_id, 100)]
+    problem = next(p for p in verify_journal(store, None).problems
+                   if p.code == "unbalanced_transaction")
+    assert (problem.account, problem.transaction_id) == ("frank", system[0].transaction_id)
+
+
+def test_an_unbalanced_transaction_no_account_shows_still_names_the_user() -> None:
+    store = JournalStore()
+    store.unbalanced = [("tx-gone", 5)]
+    (problem,) = verify_journal(store, "gina").problems
+    assert (problem.code, problem.account, problem.transaction_id) == (
+        "unbalanced_transaction", "gina", "tx-gone")

@@ -148,8 +148,14 @@ class _AccountCheck:
         if self._user and self._total < 0:
             self._report(NEGATIVE_BALANCE, entry, f"the balance fell to "
                          f"{self._money(self._total)} at entry {entry.seq}")
-        if entry.transaction_id in self._unbalanced and (
-                self._user or entry.transaction_id not in self._seen_in):
+        if entry.transaction_id in self._unbalanced:
+            self._note_unbalanced(entry)
+
+    def _note_unbalanced(self, entry: JournalEntry) -> None:
+        """Where an unbalanced transaction is reported: its first wallet, else its first
+        system account, in the order accounts are checked."""
+        seen = self._seen_in.get(entry.transaction_id)
+        if seen is None or (self._user and seen[0].startswith(SYSTEM_PREFIX)):
             self._seen_in[entry.transaction_id] = (entry.account_id, entry.currency)
 
     def _check_chain(self, entry: JournalEntry) -> None:
