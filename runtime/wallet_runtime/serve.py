@@ -77,7 +77,7 @@ def serve(config: Config, role: str = "all") -> None:
     bootstrap.install(container)
     handlers = load_handlers(functions_dir())
     executor = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="handler")
-    poller, sweeps = _consuming(container, handlers[CONSUMER]) if role in CONSUMING_ROLES \
+    poller, sweeps = start_consuming(container, handlers[CONSUMER]) if role in CONSUMING_ROLES \
         else (None, None)
     built = find_dashboard(functions_dir().parent)
     dashboard = Dashboard(built) if built is not None else None
@@ -95,7 +95,9 @@ def serve(config: Config, role: str = "all") -> None:
         bootstrap.install(None)
 
 
-def _consuming(container: bootstrap.Container, consumer: Handler) -> tuple[Poller, SweepLoop]:
+def start_consuming(
+    container: bootstrap.Container, consumer: Handler
+) -> tuple[Poller, SweepLoop]:
     """The poller that feeds the consumer, and the sweeper that asks for due holds' expiry:
     a wallet with no other traffic still sees its holds expire."""
     poller = Poller(container.source, consumer, container.config.batch_size_max,
