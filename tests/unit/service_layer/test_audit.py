@@ -277,3 +277,13 @@ def test_an_unbalanced_transaction_no_account_shows_still_names_the_user() -> No
     (problem,) = verify_journal(store, "gina").problems
     assert (problem.code, problem.account, problem.transaction_id) == (
         "unbalanced_transaction", "gina", "tx-gone")
+
+
+def test_more_unbalanced_transactions_than_can_be_listed_are_said_to_be_capped(
+        store: JournalStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "PROBLEMS_MAX", 2)
+    store.unbalanced = [(f"tx-{n}", 1) for n in range(3)]
+    report = verify_journal(store, None)
+    assert (len(report.problems), report.problems_capped) == (2, True)
+    store.unbalanced = store.unbalanced[:2]
+    assert verify_journal(store, None).problems_capped is False

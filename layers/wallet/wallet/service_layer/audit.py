@@ -96,7 +96,8 @@ class _Findings:
 def verify_journal(store: LedgerStore, user_id: str | None) -> AuditReport:
     """Checks every account of `user_id` (None: every account, system shards too)."""
     findings = _Findings()
-    unbalanced = dict(store.unbalanced_transactions(user_id, PROBLEMS_MAX))
+    # One more than can be listed: if it comes back, the report says it was capped.
+    unbalanced = dict(store.unbalanced_transactions(user_id, PROBLEMS_MAX + 1))
     seen_in: dict[str, tuple[str, str]] = {}  # an unbalanced transaction's account, currency
     accounts = store.audited_accounts(user_id)
     entries = 0
