@@ -21,9 +21,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from wallet.domain.codec import encode_envelope
-from wallet.domain.commands import Envelope, ExpireHold, expiry_command_id, request_hash
 from wallet.domain.errors import Unavailable
-from wallet.domain.holds import Hold
+from wallet.domain.holds import Hold, expiry_envelope
 from wallet.service_layer.ports import CommandLog, LedgerStore, LogFull
 
 SWEEP_BATCH_MAX = 500  # new expiries appended per sweep
@@ -31,12 +30,6 @@ REMEMBERED_MAX = 10 * SWEEP_BATCH_MAX  # appended holds remembered, so a read st
 RESWEEP_AFTER = timedelta(seconds=5)  # a hold still due this long after its expiry was asked
 
 log = logging.getLogger("wallet.expiry")
-
-
-def expiry_envelope(hold: Hold) -> Envelope:
-    """The expiry of a hold, exactly as the consumer makes it: one id per hold."""
-    command = ExpireHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
-    return Envelope(expiry_command_id(hold.id), request_hash(command), command)
 
 
 class HoldSweeper:
