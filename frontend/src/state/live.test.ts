@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { at, currencyTable, item } from '../test/fixtures'
 import {
-  FEED_LIMIT, HIGHLIGHT_MS, applyBalanceRead, applyItems, balanceRows, initialLiveState, liveReducer, transactionToItems,
+  FEED_LIMIT, HIGHLIGHT_MS, applyBalanceRead, applyItems, balanceRows, initialLiveState, liveReducer, transactionToItems, walletsWithoutMoney,
 } from './live'
 
 const NOW = 1_000_000
@@ -120,9 +120,20 @@ describe('balance reads', () => {
     expect(state.pinned).toEqual(['alice'])
   })
 
-  it('shows a zero balance for a wallet that never moved money', () => {
-    const state = applyBalanceRead(initialLiveState, read({}, 'USD', '0.00'), 0, false)
-    expect(balanceRows(state)).toEqual([{ userId: 'alice', currency: 'USD', balance: '0.00' }])
+  it('lists no row for a currency the wallet never held', () => {
+    // The server answers `balance` for the selected (default) currency even when
+    // the wallet has no entries in it: "bob USD 0.00" after EUR deposits only.
+    const state = applyBalanceRead(withTable, read({ EUR: '10.00' }, 'USD', '0.00'), 0, false)
+    expect(balanceRows(state)).toEqual([{ userId: 'alice', currency: 'EUR', balance: '10.00' }])
+  })
+
+  it('knows a wallet that never moved money, without inventing a currency for it', () => {
+    const state = applyBalanceRead(initialLiveState, read({}, 'USD', '0.00'), 0, true)
+    expect(state.balances.alice).toEqual({})
+    expect(balanceRows(state)).toEqual([])
+    expect(walletsWithoutMoney(state)).toEqual(['alice'])
+    expect(walletsWithoutMoney(applyItems(state, [item()], NOW, true))).toEqual([])
+    expect(state.pinned).toEqual(['alice'])
   })
 
   it('loses to an event that arrived while the read was in flight', () => {

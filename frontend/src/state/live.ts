@@ -192,9 +192,11 @@ function pruneThroughput(buckets: Record<number, number>): Record<number, number
  */
 export function applyBalanceRead(state: LiveState, response: BalanceResponse, revAtStart: number, pinIt: boolean): LiveState {
   const userId = response.userId
+  // Only `balances` lists the currencies the wallet holds. The answer's top-level
+  // `balance` is for the selected currency (the server's default unless asked),
+  // which the wallet may never have held: taking it made a "bob USD 0.00" row
+  // after EUR deposits only. A wallet with no entries is known, with no rows.
   const read: Record<string, string> = { ...response.balances }
-  // A wallet that never moved money has no entries; still show its zero balance.
-  if (!(response.currency in read)) read[response.currency] = response.balance
   const stale = (state.walletRev[userId] ?? 0) !== revAtStart
   const wallet: Record<string, BalanceEntry> = { ...(state.balances[userId] ?? {}) }
   for (const [currency, balance] of Object.entries(read)) {
@@ -229,6 +231,13 @@ export function balanceRows(state: LiveState, onlyUser?: string): BalanceRow[] {
     }
   }
   return rows
+}
+
+/** Wallets read from the server that hold no currency yet (a lookup of a new user, say). */
+export function walletsWithoutMoney(state: LiveState, onlyUser?: string): string[] {
+  return Object.keys(state.balances)
+    .filter((u) => (onlyUser === undefined || u === onlyUser) && Object.keys(state.balances[u]).length === 0)
+    .sort()
 }
 
 /**
