@@ -7,7 +7,7 @@ import { historyCsv } from '../state/csv'
 import { describeError } from '../state/errorText'
 import {
   CSV_MAX_PAGES, CSV_PAGE_SIZE, HISTORY_PAGE_SIZE, currentCursor, defaultFilters, exportFileName, firstPage,
-  historyParams, historyPath, nextPage, pageNumber, previousPage, validateFilters,
+  hasNewActivity, historyParams, historyPath, nextPage, pageNumber, previousPage, validateFilters,
   type FilterErrors, type HistoryFilters, type Paging,
 } from '../state/historyQuery'
 import { formatDateTime } from '../state/time'
@@ -181,7 +181,7 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
       </form>
       <p className={exportState.failed ? 'error small' : 'muted small'} aria-live="polite">{exportState.text}</p>
 
-      {load.kind === 'ready' && lastActivity !== activityAtLoad && (
+      {load.kind === 'ready' && hasNewActivity(lastActivity, activityAtLoad) && (
         <p className="refresh-hint small">
           New transactions were committed since this page loaded.{' '}
           <button type="button" className="link" onClick={() => setPaging((p) => ({ ...p }))}>Refresh</button>

@@ -118,6 +118,11 @@ export function previousPage(paging: Paging): Paging {
   return paging.cursors.length <= 1 ? paging : { cursors: paging.cursors.slice(0, -1) }
 }
 
+/** Whether the table should offer a refresh: activity seen since the page loaded. */
+export function hasNewActivity(lastActivity: string | null, activityAtLoad: string | null): boolean {
+  return lastActivity !== activityAtLoad
+}
+
 export function exportFileName(filters: HistoryFilters, now: Date): string {
   const who = filters.user.trim() === '' ? 'all-users' : filters.user.trim().replace(/[^A-Za-z0-9_.@-]/g, '_')
   const stamp = now.toISOString().slice(0, 19).replace(/[:T]/g, '-')
