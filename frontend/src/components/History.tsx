@@ -181,7 +181,7 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
       </form>
       <p className={exportState.failed ? 'error small' : 'muted small'} aria-live="polite">{exportState.text}</p>
 
-      {load.kind === 'ready' && hasNewActivity(lastActivity, activityAtLoad) && (
+      {load.kind === 'ready' && hasNewActivity(lastActivity, activityAtLoad, load.page.items) && (
         <p className="refresh-hint small">
           New transactions were committed since this page loaded.{' '}
           <button type="button" className="link" onClick={() => setPaging((p) => ({ ...p }))}>Refresh</button>

@@ -3,10 +3,11 @@
 // "Previous page" works from a stack of the cursors that led to each page.
 
 import type { Claims } from './token'
-import { ENTRY_TYPES, type EntryType } from '../api/types'
+import { ENTRY_TYPES, type EntryType, type HistoryItem } from '../api/types'
 import { EXPONENT_MAX } from './currencies'
 import { isCurrencyCode, toScaled } from './money'
 import { USER_ID } from './operation'
+import { compareTime } from './time'
 
 export const HISTORY_PAGE_SIZE = 50
 /** CSV export reads at most this many pages of 200 (20,000 rows). */
@@ -118,9 +119,18 @@ export function previousPage(paging: Paging): Paging {
   return paging.cursors.length <= 1 ? paging : { cursors: paging.cursors.slice(0, -1) }
 }
 
-/** Whether the table should offer a refresh: activity seen since the page loaded. */
-export function hasNewActivity(lastActivity: string | null, activityAtLoad: string | null): boolean {
-  return lastActivity !== activityAtLoad
+/**
+ * Whether the table should offer a refresh: a commit newer than anything the
+ * page could include. Comparing the newest seen commit with the one seen when
+ * the page loaded is not enough: on a fresh load the table is read before the
+ * live feed's first items arrive, and those move the newest seen commit to one
+ * the page already shows, which made the hint appear on every first load.
+ */
+export function hasNewActivity(lastActivity: string | null, activityAtLoad: string | null, page: readonly HistoryItem[]): boolean {
+  if (lastActivity === null) return false
+  let covered = activityAtLoad
+  for (const item of page) if (covered === null || compareTime(item.createdAt, covered) > 0) covered = item.createdAt
+  return covered === null || compareTime(lastActivity, covered) > 0
 }
 
 export function exportFileName(filters: HistoryFilters, now: Date): string {
