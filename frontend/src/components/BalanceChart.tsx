@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useState } from 'react'
 import type { WalletApi } from '../api/client'
 import type { HistoryItem } from '../api/types'
-import { BALANCE_SERIES_LIMIT, balanceSeries, extent, fraction } from '../state/charts'
+import { BALANCE_SERIES_LIMIT, balanceSeries, chartSelection, extent, fraction, type ChartPick } from '../state/charts'
 import { resolveCurrency, type CurrencyTable } from '../state/currencies'
 import { describeError } from '../state/errorText'
 import type { LiveState } from '../state/live'
@@ -26,18 +26,15 @@ type Load = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; items: His
 
 export function BalanceChart({ api, claims, state, currencies: table }: Props) {
   const id = useId()
-  const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
-  const [picked, setPicked] = useState<string>(claims.role === 'user' ? claims.sub : '')
-  const wallet = wallets.includes(picked) ? picked : (wallets[0] ?? '')
-  // Hold on to the first wallet shown, so the chart does not jump when a wallet
+  const [picked, setPicked] = useState<ChartPick>({ wallet: claims.role === 'user' ? claims.sub : '', currency: '' })
+  const { wallets, wallet, currencies: held, currency, hold } = chartSelection(state, claims, picked, table?.defaultCode ?? '')
+  // Hold on to the first choice shown, so the chart does not jump when a wallet
   // whose id sorts earlier appears later.
+  const holdWallet = hold?.wallet
+  const holdCurrency = hold?.currency
   useEffect(() => {
-    if (picked === '' && wallet !== '') setPicked(wallet)
-  }, [picked, wallet])
-  const held = Object.keys(state.balances[wallet] ?? {}).sort()
-  const [pickedCurrency, setPickedCurrency] = useState('')
-  const fallback = pickedCurrency || (table?.defaultCode ?? '')
-  const currency = held.includes(pickedCurrency) ? pickedCurrency : (held[0] ?? fallback)
+    if (holdWallet !== undefined && holdCurrency !== undefined) setPicked({ wallet: holdWallet, currency: holdCurrency })
+  }, [holdWallet, holdCurrency])
   const charted = table === null ? null : resolveCurrency(table, currency)
 
   const [load, setLoad] = useState<Load>({ kind: 'idle' })
@@ -106,14 +103,14 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
       <div className="inline-controls chart-controls">
         <div className="field">
           <label htmlFor={`${id}-wallet`}>Wallet</label>
-          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked(e.target.value)} disabled={wallets.length === 0}>
+          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked({ wallet: e.target.value, currency: picked.currency })} disabled={wallets.length === 0}>
             {wallets.length === 0 && <option value="">No wallets yet</option>}
             {wallets.map((w) => <option key={w} value={w}>{w}</option>)}
           </select>
         </div>
         <div className="field">
           <label htmlFor={`${id}-currency`}>Chart currency</label>
-          <select id={`${id}-currency`} value={currency} onChange={(e) => setPickedCurrency(e.target.value)} disabled={held.length === 0}>
+          <select id={`${id}-currency`} value={currency} onChange={(e) => setPicked({ wallet, currency: e.target.value })} disabled={held.length === 0}>
             {held.length === 0 && <option value={currency}>{currency}</option>}
             {held.map((c) => <option key={c} value={c}>{c}</option>)}
           </select>

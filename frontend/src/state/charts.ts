@@ -3,8 +3,10 @@
 
 import type { HistoryItem } from '../api/types'
 import type { Currency } from './currencies'
+import type { LiveState } from './live'
 import { mustMinor } from './money'
 import { timeKey, toMillis } from './time'
+import type { Claims } from './token'
 
 export const THROUGHPUT_WINDOW_S = 60
 /** Points kept per balance chart: enough for detail, bounded for long sessions. */
@@ -54,6 +56,33 @@ export function balanceSeries(
   }
   const points = [...byId.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
   return points.slice(Math.max(0, points.length - limit))
+}
+
+/** What the person chose in the balance chart's two lists ('' = nothing yet). */
+export interface ChartPick {
+  wallet: string
+  currency: string
+}
+
+export interface ChartSelection {
+  wallets: string[]
+  wallet: string
+  /** The currencies the shown wallet holds, in code order. */
+  currencies: string[]
+  currency: string
+  /** A choice to remember, so the chart does not jump as more wallets appear; null when none. */
+  hold: ChartPick | null
+}
+
+/** Which wallet and currency the balance chart shows. */
+export function chartSelection(state: LiveState, claims: Claims, picked: ChartPick, defaultCode: string): ChartSelection {
+  const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
+  const wallet = wallets.includes(picked.wallet) ? picked.wallet : (wallets[0] ?? '')
+  const currencies = Object.keys(state.balances[wallet] ?? {}).sort()
+  const fallback = picked.currency || defaultCode
+  const currency = currencies.includes(picked.currency) ? picked.currency : (currencies[0] ?? fallback)
+  const hold = picked.wallet === '' && wallet !== '' ? { wallet, currency: picked.currency } : null
+  return { wallets, wallet, currencies, currency, hold }
 }
 
 /** Position of value within [min, max] as a fraction 0..1 (0.5 when the range is empty). */
