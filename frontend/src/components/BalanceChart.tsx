@@ -27,7 +27,7 @@ type Load = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; items: His
 export function BalanceChart({ api, claims, state, currencies: table }: Props) {
   const id = useId()
   const [picked, setPicked] = useState<ChartPick>({ wallet: claims.role === 'user' ? claims.sub : '', currency: '' })
-  const { wallets, wallet, currencies: held, currency, hold } = chartSelection(state, claims, picked, table?.defaultCode ?? '')
+  const { wallets, wallet, currencies: codes, currency, hold } = chartSelection(state, claims, picked)
   // Hold on to the first choice shown, so the chart does not jump when a wallet
   // whose id sorts earlier appears later.
   const holdWallet = hold?.wallet
@@ -92,6 +92,7 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
 
   let emptyText: string | null = null
   if (wallet === '') emptyText = 'No wallets yet'
+  else if (currency === '') emptyText = `No transactions for ${wallet} yet`
   else if (table === null) emptyText = 'Loading currencies…'
   else if (charted === null) emptyText = `${currency} is not a currency this wallet knows`
   else if (load.kind === 'loading' && points.length === 0) emptyText = 'Loading…'
@@ -103,16 +104,16 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
       <div className="inline-controls chart-controls">
         <div className="field">
           <label htmlFor={`${id}-wallet`}>Wallet</label>
-          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked({ wallet: e.target.value, currency: picked.currency })} disabled={wallets.length === 0}>
+          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked({ wallet: e.target.value, currency: '' })} disabled={wallets.length === 0}>
             {wallets.length === 0 && <option value="">No wallets yet</option>}
             {wallets.map((w) => <option key={w} value={w}>{w}</option>)}
           </select>
         </div>
         <div className="field">
           <label htmlFor={`${id}-currency`}>Chart currency</label>
-          <select id={`${id}-currency`} value={currency} onChange={(e) => setPicked({ wallet, currency: e.target.value })} disabled={held.length === 0}>
-            {held.length === 0 && <option value={currency}>{currency}</option>}
-            {held.map((c) => <option key={c} value={c}>{c}</option>)}
+          <select id={`${id}-currency`} value={currency} onChange={(e) => setPicked({ wallet, currency: e.target.value })} disabled={codes.length === 0}>
+            {codes.length === 0 && <option value="">None yet</option>}
+            {codes.map((c) => <option key={c} value={c}>{c}</option>)}
           </select>
         </div>
       </div>

@@ -74,15 +74,27 @@ export interface ChartSelection {
   hold: ChartPick | null
 }
 
-/** Which wallet and currency the balance chart shows. */
-export function chartSelection(state: LiveState, claims: Claims, picked: ChartPick, defaultCode: string): ChartSelection {
+/**
+ * Which wallet and currency the balance chart shows. Left to itself it opens on
+ * the newest activity it knows of (else the first wallet that holds anything),
+ * in a currency that wallet holds. Taking the first wallet in id order and the
+ * server's default currency opened it on data that did not exist ("No USD
+ * transactions for bob"); a currency is never guessed before one is known.
+ */
+export function chartSelection(state: LiveState, claims: Claims, picked: ChartPick): ChartSelection {
   const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
-  const wallet = wallets.includes(picked.wallet) ? picked.wallet : (wallets[0] ?? '')
-  const currencies = Object.keys(state.balances[wallet] ?? {}).sort()
-  const fallback = picked.currency || defaultCode
-  const currency = currencies.includes(picked.currency) ? picked.currency : (currencies[0] ?? fallback)
-  const hold = picked.wallet === '' && wallet !== '' ? { wallet, currency: picked.currency } : null
-  return { wallets, wallet, currencies, currency, hold }
+  const currenciesOf = (userId: string) => Object.keys(state.balances[userId] ?? {}).sort()
+  const listed = new Set(wallets)
+  const newest = state.feed.find((row) => listed.has(row.userId))
+  const wallet = listed.has(picked.wallet)
+    ? picked.wallet
+    : (newest?.userId ?? wallets.find((w) => currenciesOf(w).length > 0) ?? wallets[0] ?? '')
+  const currencies = currenciesOf(wallet)
+  const recent = state.feed.find((row) => row.userId === wallet && currencies.includes(row.currency))
+  const currency = currencies.includes(picked.currency) ? picked.currency : (recent?.currency ?? currencies[0] ?? '')
+  // Remembered only once there is something to chart, so an empty first wallet is not kept.
+  const changed = picked.wallet !== wallet || picked.currency !== currency
+  return { wallets, wallet, currencies, currency, hold: currency !== '' && changed ? { wallet, currency } : null }
 }
 
 /** Position of value within [min, max] as a fraction 0..1 (0.5 when the range is empty). */
