@@ -58,6 +58,11 @@ def balance_row(page: Page, user: str, currency: str = "USD") -> Locator:
     return balances.locator(f'tr[data-user-id="{user}"][data-currency="{currency}"]')
 
 
+def balance_cell(page: Page, user: str, currency: str = "USD", amount: str = "balance") -> Locator:
+    """One figure of a balance row: its balance, available or held amount."""
+    return balance_row(page, user, currency).locator(f'td[data-amount="{amount}"]')
+
+
 def test_the_operator_link_signs_in_and_hides_the_token(page: Page, server: Server) -> None:
     signed_in(page, operator_link(server))
     expect(page.get_by_text("Signed in as operator (operator)")).to_be_visible()
@@ -222,7 +227,7 @@ def test_an_xaf_deposit_of_100_shows_as_100_not_100_00(page: Page, server: Serve
     made = deposit_in(server, user, "100", "XAF")
     amount_cell = feed_row(page, made["id"], user).locator("td:nth-child(4)")
     expect(amount_cell).to_have_text("100", timeout=LIVE_DEADLINE_MS)
-    expect(balance_row(page, user, "XAF").locator("td.num")).to_have_text("100")
+    expect(balance_cell(page, user, "XAF")).to_have_text("100")
 
 
 def test_a_clf_amount_with_four_decimals_is_accepted_and_committed(
@@ -235,7 +240,7 @@ def test_a_clf_amount_with_four_decimals_is_accepted_and_committed(
     form.get_by_label("Currency").fill("CLF")
     form.get_by_role("button", name="Submit").click()
     expect(form.get_by_role("status")).to_have_text(f"Deposit of 1.2345 CLF to {user} committed")
-    expect(balance_row(page, user, "CLF").locator("td.num")).to_have_text("1.2345")
+    expect(balance_cell(page, user, "CLF")).to_have_text("1.2345")
     balance = httpx.get(f"{server.url}/wallet/balance/{user}?currency=CLF",
                         headers=auth(user), timeout=30).json()
     assert balance["balance"] == "1.2345"

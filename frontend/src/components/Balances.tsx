@@ -33,12 +33,14 @@ export function Balances({ state, claims, readBalance }: Props) {
               <th scope="col">Wallet</th>
               <th scope="col">Currency</th>
               <th scope="col" className="num">Balance</th>
+              <th scope="col" className="num">Available</th>
+              <th scope="col" className="num">Held</th>
             </tr>
           </thead>
           <tbody>
             {rows.length === 0 && empty.length === 0 && (
               <tr>
-                <td colSpan={3} className="empty">
+                <td colSpan={5} className="empty">
                   {isOperator ? 'No wallets yet: look one up, or wait for activity.' : 'Loading your balance…'}
                 </td>
               </tr>
@@ -47,13 +49,15 @@ export function Balances({ state, claims, readBalance }: Props) {
               <tr key={`${row.userId}|${row.currency}`} data-user-id={row.userId} data-currency={row.currency}>
                 <td>{row.userId}</td>
                 <td>{row.currency}</td>
-                <td className="num">{row.balance}</td>
+                <td className="num" data-amount="balance">{row.balance}</td>
+                <td className="num" data-amount="available">{row.available}</td>
+                <td className="num" data-amount="held">{row.held}</td>
               </tr>
             ))}
             {empty.map((userId) => (
               <tr key={userId} data-user-id={userId} data-currency="">
                 <td>{userId}</td>
-                <td colSpan={2} className="muted">No money in this wallet yet</td>
+                <td colSpan={4} className="muted">No money in this wallet yet</td>
               </tr>
             ))}
           </tbody>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { at, currency, item } from '../test/fixtures'
+import { at, balanceRead, currency, item } from '../test/fixtures'
 import { balanceSeries, chartSelection, extent, fraction, niceCeiling, throughputSeries } from './charts'
 import { applyBalanceRead, applyItems, initialLiveState } from './live'
 import { connectionText } from './connection'
@@ -41,7 +41,7 @@ describe('chartSelection', () => {
   const eurDeposit = item({ userId: 'bob', currency: 'EUR', createdAt: at(1) })
   // What a fresh load looks like: bob's EUR deposits, and a looked-up wallet with no money.
   const fresh = applyItems(
-    applyBalanceRead(initialLiveState, { userId: 'aaron', currency: 'USD', balance: '0.00', balances: {} }, 0, true),
+    applyBalanceRead(initialLiveState, balanceRead('aaron', {}), 0, true),
     [eurDeposit], 0, false,
   )
 
