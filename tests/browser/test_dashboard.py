@@ -257,3 +257,49 @@ def test_an_unknown_currency_is_refused_by_name_before_sending(page: Page, serve
     form.get_by_role("button", name="Submit").click()
     expect(form.get_by_role("alert")).to_contain_text("XYZ is not a currency this wallet accepts")
     assert not any("/wallet/deposit" in url for url in sent)
+
+
+def test_a_fresh_load_offers_no_refresh_until_something_new_commits(
+        page: Page, server: Server) -> None:
+    """The feed's first items are ones History already shows: they are not 'new'."""
+    user = unique("fresh")
+    made = deposit(server, user, unique_amount())
+    signed_in(page, operator_link(server))
+    history = page.get_by_role("table", name="History")
+    expect(history.locator(f'tr[data-transaction-id="{made["id"]}"]')).to_be_visible()
+    expect(feed_row(page, made["id"], user)).to_be_visible()
+    hint = page.get_by_text("New transactions were committed since this page loaded")
+    expect(hint).to_have_count(0)
+    later = deposit(server, user, unique_amount())
+    expect(feed_row(page, later["id"], user)).to_be_visible(timeout=LIVE_DEADLINE_MS)
+    expect(hint).to_be_visible()
+
+
+def test_a_looked_up_wallet_lists_only_the_currencies_it_holds(page: Page, server: Server) -> None:
+    user = unique("eur")
+    deposit_in(server, user, "7.00", "EUR")
+    signed_in(page, operator_link(server))
+    lookup = page.get_by_role("form", name="Balance lookup")
+    lookup.get_by_label("Look up account").fill(user)
+    lookup.get_by_role("button", name="Look up").click()
+    expect(lookup.get_by_label("Look up account")).to_have_value("")  # the read has landed
+    expect(balance_cell(page, user, "EUR")).to_have_text("7.00")
+    expect(balance_row(page, user, "USD")).to_have_count(0)
+    empty = unique("nobody")
+    lookup.get_by_label("Look up account").fill(empty)
+    lookup.get_by_role("button", name="Look up").click()
+    expect(page.get_by_role("table", name="Balances").locator(f'tr[data-user-id="{empty}"]')
+           ).to_contain_text("No money in this wallet yet")
+
+
+def test_the_balance_chart_opens_on_a_currency_the_wallet_holds(page: Page, server: Server) -> None:
+    """XAF only: the default USD sorts first and has no data, so it must not be chosen."""
+    user = unique("chart")
+    deposit_in(server, user, "100", "XAF")
+    deposit_in(server, user, "250", "XAF")
+    signed_in(page, user_link(server, user))
+    chart = page.get_by_role("region", name="Balance over time")
+    expect(chart.get_by_label("Chart currency")).to_have_value("XAF")
+    expect(chart.get_by_text("Latest: 350 XAF · 2 points")).to_be_visible()
+    expect(chart.get_by_text(re.compile("No .* transactions"))).to_have_count(0)
+    expect(balance_row(page, user, "USD")).to_have_count(0)

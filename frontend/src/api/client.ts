@@ -5,15 +5,12 @@
 import { ApiError, NetworkError, StillPendingError, errorBodyOf } from './errors'
 import { currencyTableOf, type CurrencyTable } from '../state/currencies'
 import { holdOf, isHistoryItem, labelsOf } from './messages'
-import type { BalanceResponse, Capture, Hold, HistoryItem, HistoryPage, HoldPage, Metadata, Transaction } from './types'
+import type { BalanceResponse, Capture, Hold, HistoryItem, HistoryPage, HoldPage, Transaction, WriteBody } from './types'
 
 /** How long a write that was answered 202 is polled before we stop waiting. */
 export const PENDING_POLL_MAX_MS = 30_000
 /** Poll delays after a 202: quick at first (most commits land fast), then every second. */
 export const PENDING_POLL_DELAYS_MS = [250, 500, 1_000] as const
-
-/** A write's JSON body: text fields, and metadata as an object of strings. */
-export type WriteBody = Readonly<Record<string, string | Metadata>>
 
 /** A 202's poll answer turned into the write's result, or null while it is still pending. */
 type Finished<T> = (json: unknown) => T | null

@@ -40,6 +40,18 @@ describe('historyParams', () => {
   })
 })
 
+describe('label filters', () => {
+  it('sends the reference and each metadata pair as exact-match parameters', () => {
+    const params = historyParams(filters({ reference: ' inv-1 ', metadata: [{ key: 'shop', value: 'north' }, { key: '', value: '' }, { key: 'a.b', value: '' }] }), null, 50)
+    expect(Object.fromEntries(params)).toEqual({ limit: '50', reference: 'inv-1', 'metadata.shop': 'north', 'metadata.a.b': '', sort: 'time', order: 'desc' })
+  })
+
+  it('refuses labels the server could never have stored', () => {
+    const errors = validateFilters(filters({ reference: 'x'.repeat(129), metadata: [{ key: 'bad key', value: 'v' }] }))
+    expect(Object.keys(errors).sort()).toEqual(['metadata', 'reference'])
+  })
+})
+
 describe('validateFilters', () => {
   it('accepts the defaults', () => {
     expect(validateFilters(filters())).toEqual({})

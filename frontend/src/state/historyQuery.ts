@@ -5,6 +5,7 @@
 import type { Claims } from './token'
 import { ENTRY_TYPES, type EntryType, type HistoryItem } from '../api/types'
 import { EXPONENT_MAX } from './currencies'
+import { labelParams, validateMetadata, validateReference, type MetadataPair } from './labels'
 import { isCurrencyCode, toScaled } from './money'
 import { USER_ID } from './operation'
 import { compareTime } from './time'
@@ -25,6 +26,9 @@ export interface HistoryFilters {
   maxAmount: string
   sort: 'time' | 'amount'
   order: 'desc' | 'asc'
+  /** Exact matches, sent as `reference=` and `metadata.<key>=`. */
+  reference: string
+  metadata: readonly MetadataPair[]
 }
 
 export function defaultFilters(claims: Claims): HistoryFilters {
@@ -38,6 +42,8 @@ export function defaultFilters(claims: Claims): HistoryFilters {
     maxAmount: '',
     sort: 'time',
     order: 'desc',
+    reference: '',
+    metadata: [],
   }
 }
 
@@ -70,6 +76,10 @@ export function validateFilters(filters: HistoryFilters): FilterErrors {
     const high = toScaled(max, COMPARE_SCALE)
     if (low !== null && high !== null && low > high) errors.maxAmount = 'Max amount must be at least Min amount.'
   }
+  const reference = validateReference(filters.reference)
+  if (reference) errors.reference = reference
+  const metadata = validateMetadata(filters.metadata)
+  if ('error' in metadata) errors.metadata = metadata.error
   return errors
 }
 
@@ -91,6 +101,8 @@ export function historyParams(filters: HistoryFilters, cursor: string | null, li
   if (filters.to !== '') params.set('to', filters.to)
   if (filters.minAmount.trim() !== '') params.set('minAmount', filters.minAmount.trim())
   if (filters.maxAmount.trim() !== '') params.set('maxAmount', filters.maxAmount.trim())
+  const metadata = validateMetadata(filters.metadata)
+  labelParams(params, filters.reference, 'metadata' in metadata ? metadata.metadata : {})
   params.set('sort', filters.sort)
   params.set('order', filters.order)
   return params

@@ -243,4 +243,14 @@ describe('transactionToItems', () => {
     ])
     expect(transactionToItems({ ...deposit, status: 'pending' }, { sub: 'ops', role: 'operator', exp: 1 })).toEqual([])
   })
+
+  it('keeps the labels, and a capture with its hold', () => {
+    const capture = {
+      id: 'c', type: 'capture' as const, status: 'committed', amount: '4.00', currency: 'USD', createdAt: at(1), userId: 'alice',
+      balanceAfter: '6.00', holdId: 'h1', reference: 'r1', metadata: { k: 'v' },
+    }
+    expect(transactionToItems(capture, { sub: 'alice', role: 'user', exp: 1 })).toEqual([
+      { id: 'c', userId: 'alice', type: 'capture', amount: '4.00', currency: 'USD', status: 'committed', createdAt: at(1), balanceAfter: '6.00', holdId: 'h1', reference: 'r1', metadata: { k: 'v' } },
+    ])
+  })
 })

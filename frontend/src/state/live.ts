@@ -329,7 +329,12 @@ export function walletsWithoutMoney(state: LiveState, onlyUser?: string): string
  */
 export function transactionToItems(tx: Transaction, viewer: Claims): HistoryItem[] {
   if (tx.status !== 'committed') return []
-  const base = { id: tx.id, amount: tx.amount, currency: tx.currency, status: tx.status, createdAt: tx.createdAt }
+  const base = {
+    id: tx.id, amount: tx.amount, currency: tx.currency, status: tx.status, createdAt: tx.createdAt,
+    ...(tx.reference === undefined ? {} : { reference: tx.reference }),
+    ...(tx.metadata === undefined ? {} : { metadata: tx.metadata }),
+    ...(tx.holdId === undefined ? {} : { holdId: tx.holdId }),
+  }
   const items: HistoryItem[] = []
   if (tx.type === 'transfer') {
     if (tx.fromUserId && tx.toUserId && tx.fromBalanceAfter !== undefined) {
