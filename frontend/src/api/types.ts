@@ -8,8 +8,8 @@ export const ENTRY_TYPES: readonly EntryType[] = ['deposit', 'payout', 'transfer
 /** A write's metadata: string keys to string values (see state/labels.ts for the rules). */
 export type Metadata = Readonly<Record<string, string>>
 
-/** A write's JSON body: text fields, and metadata as an object of strings. */
-export type WriteBody = Readonly<Record<string, string | Metadata>>
+/** A write's JSON body: text fields (money is always text), whole numbers, and metadata as an object of strings. */
+export type WriteBody = Readonly<Record<string, string | number | Metadata>>
 
 /** What any write may carry, and every view of it returns. Absent fields are omitted. */
 export interface Labels {

@@ -1,5 +1,5 @@
 // Wires the websocket, catch-up and balance reads to the live state reducer.
-// Components get plain data (state, connection, notice) and three actions.
+// Components get plain data (state, connection, notice) and a few actions.
 
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react'
 import type { WalletApi } from '../api/client'
@@ -29,6 +29,8 @@ export interface LiveWallet {
   addItems: (items: readonly HistoryItem[]) => void
   /** Holds read by the holds panel or answered to our own capture or void. */
   addHolds: (holds: readonly Hold[]) => void
+  /** The holds panel's freshly read first page: holds it should list but does not have ended. */
+  replaceHoldsPage: (holds: readonly Hold[], complete: boolean, onlyUser?: string) => void
 }
 
 export function useLiveWallet(
@@ -63,6 +65,10 @@ export function useLiveWallet(
 
   const addHolds = useCallback((holds: readonly Hold[]) => {
     if (holds.length > 0) dispatch({ type: 'holds', holds })
+  }, [])
+
+  const replaceHoldsPage = useCallback((holds: readonly Hold[], complete: boolean, onlyUser?: string) => {
+    dispatch({ type: 'holdsPage', holds, complete, onlyUser })
   }, [])
 
   useEffect(() => {
@@ -166,5 +172,5 @@ export function useLiveWallet(
     }
   }, [api, token, claims, readBalance, addItems])
 
-  return { state, connection, notice, serverOffsetMs, readBalance, addItems, addHolds }
+  return { state, connection, notice, serverOffsetMs, readBalance, addItems, addHolds, replaceHoldsPage }
 }

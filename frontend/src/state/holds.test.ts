@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { at, hold } from '../test/fixtures'
-import { ACTIVE_HOLDS_LIMIT, activeHolds, applyHolds, holdsParams, initialHoldsState } from './holds'
+import { ACTIVE_HOLDS_LIMIT, activeHolds, applyHolds, applyHoldsPage, holdsParams, initialHoldsState } from './holds'
 
 describe('applyHolds', () => {
   it('lists active holds newest first, of one wallet or all', () => {
@@ -39,6 +39,28 @@ describe('applyHolds', () => {
     expect(shown).toHaveLength(ACTIVE_HOLDS_LIMIT)
     expect(shown[0].id).toBe(`h${ACTIVE_HOLDS_LIMIT + 2}`)
     expect(shown.some((h) => h.id === 'h0')).toBe(false)
+  })
+})
+
+describe('applyHoldsPage', () => {
+  const known = applyHolds(initialHoldsState, [
+    hold({ id: 'old', createdAt: at(1) }), hold({ id: 'mid', createdAt: at(5) }), hold({ id: 'new', createdAt: at(9) }),
+    hold({ id: 'bobs', userId: 'bob', createdAt: at(5) }),
+  ])
+  const ids = (state: typeof known) => activeHolds(state).map((h) => h.id)
+
+  it('drops holds the page should list but does not: they ended while the websocket was down', () => {
+    const page = [hold({ id: 'p2', createdAt: at(6) }), hold({ id: 'p1', createdAt: at(4) })]
+    // A full page covers at(4)..at(6): "mid" and "bobs" ended. "old" is beyond the page, "new" may be newer than the read.
+    expect(ids(applyHoldsPage(known, page, false))).toEqual(['new', 'p2', 'p1', 'old'])
+    // The whole list covers everything up to its newest.
+    expect(ids(applyHoldsPage(known, page, true))).toEqual(['new', 'p2', 'p1'])
+  })
+
+  it('only judges the wallet it was read for, and learns nothing from an empty page', () => {
+    const page = [hold({ id: 'p', createdAt: at(6) })]
+    expect(ids(applyHoldsPage(known, page, true, 'alice'))).toEqual(['new', 'p', 'bobs'])
+    expect(applyHoldsPage(known, [], true)).toBe(known)
   })
 })
 

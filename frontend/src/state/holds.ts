@@ -40,6 +40,31 @@ export function applyHolds(state: HoldsState, holds: readonly Hold[]): HoldsStat
   return { active: bounded(active ?? state.active), ended: addAll(state.ended, ended, ENDED_HOLDS_LIMIT) }
 }
 
+/**
+ * A freshly read first page of active holds, on load and after each reconnect.
+ * The events of holds that ended while the websocket was down never arrive, so
+ * a hold the page should list but does not has ended and is dropped. The page
+ * should list every hold created within its span: from its oldest item (from
+ * the start of time when it is the whole list) to its newest. A hold newer
+ * than the page may have been placed after the page was read, so it stays.
+ */
+export function applyHoldsPage(state: HoldsState, page: readonly Hold[], complete: boolean, onlyUser?: string): HoldsState {
+  const merged = applyHolds(state, page)
+  if (page.length === 0) return merged
+  const keys = page.map((h) => timeKey(h.createdAt)).sort()
+  const oldest = complete ? '' : keys[0]
+  const newest = keys[keys.length - 1]
+  const listed = new Set(page.map((h) => h.id))
+  const gone = Object.values(merged.active).filter((h) => {
+    const key = timeKey(h.createdAt)
+    return (onlyUser === undefined || h.userId === onlyUser) && !listed.has(h.id) && key >= oldest && key <= newest
+  })
+  if (gone.length === 0) return merged
+  const active = { ...merged.active }
+  for (const hold of gone) delete active[hold.id]
+  return { ...merged, active }
+}
+
 function bounded(active: Record<string, Hold>): Record<string, Hold> {
   const ids = Object.keys(active)
   if (ids.length <= ACTIVE_HOLDS_LIMIT) return active

@@ -11,7 +11,7 @@ import type { BalanceResponse, Hold, HistoryItem, LiveEvent, Transaction } from 
 import type { Claims } from './token'
 import { addAll } from './boundedSet'
 import { displayAmount, resolveCurrency, type CurrencyTable } from './currencies'
-import { applyHolds, initialHoldsState, type HoldsState } from './holds'
+import { applyHolds, applyHoldsPage, initialHoldsState, type HoldsState } from './holds'
 import { formatMinor, mustMinor } from './money'
 import { compareTime, timeKey, toEpochSecond } from './time'
 
@@ -90,6 +90,8 @@ export type LiveAction =
   | { type: 'items'; items: readonly HistoryItem[]; now: number; highlight: boolean }
   | { type: 'events'; events: readonly LiveEvent[]; now: number }
   | { type: 'holds'; holds: readonly Hold[] }
+  /** A fresh first page of active holds; see applyHoldsPage. */
+  | { type: 'holdsPage'; holds: readonly Hold[]; complete: boolean; onlyUser?: string }
   | { type: 'balanceRead'; response: BalanceResponse; revAtStart: number; pin: boolean }
   | { type: 'pin'; userId: string }
   | { type: 'currencies'; table: CurrencyTable }
@@ -102,6 +104,8 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       return applyEvents(state, action.events, action.now)
     case 'holds':
       return { ...state, holds: applyHolds(state.holds, action.holds) }
+    case 'holdsPage':
+      return { ...state, holds: applyHoldsPage(state.holds, action.holds, action.complete, action.onlyUser) }
     case 'balanceRead':
       return applyBalanceRead(state, action.response, action.revAtStart, action.pin)
     case 'pin':

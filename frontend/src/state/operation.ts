@@ -118,7 +118,7 @@ export function successMessage(context: OperationContext, tx?: Transaction): str
 export function fingerprint(request: Pick<OperationRequest, 'path' | 'body'>): string {
   const sorted = (record: Readonly<Record<string, unknown>>): unknown[] => Object.keys(record).sort().map((k) => {
     const value = record[k]
-    return [k, typeof value === 'string' ? value : sorted(value as Record<string, unknown>)]
+    return [k, typeof value === 'object' && value !== null ? sorted(value as Record<string, unknown>) : value]
   })
   return JSON.stringify([request.path, sorted(request.body)])
 }
