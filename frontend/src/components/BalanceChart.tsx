@@ -6,8 +6,9 @@ import { resolveCurrency, type CurrencyTable } from '../state/currencies'
 import { describeError } from '../state/errorText'
 import type { LiveState } from '../state/live'
 import { formatMinor } from '../state/money'
-import { formatDateTime } from '../state/time'
+import { formatDateTime, toMillis } from '../state/time'
 import type { Claims } from '../state/token'
+import { AsOfBalances } from './AsOfBalances'
 import { Section } from './Section'
 
 const WIDTH = 400
@@ -69,6 +70,10 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
     })
   }, [state.feed, wallet, currency])
 
+  // The instant the as-of form answered, marked on the chart when it falls within it.
+  const [asOf, setAsOf] = useState<string | null>(null)
+  const asOfMs = asOf === null ? Number.NaN : toMillis(asOf)
+
   const points = useMemo(
     () => (charted === null ? [] : balanceSeries([...(load.kind === 'ready' ? load.items : []), ...live], wallet, charted)),
     [load, live, wallet, charted],
@@ -129,6 +134,11 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
             <text x={WIDTH - PAD.right} y={HEIGHT - 6} className="tick" textAnchor="end">{formatDateTime(new Date(last.ms).toISOString())}</text>
             <path d={path} className="line" />
             <circle cx={x(last.ms)} cy={y(last.minor)} r={3.5} className="dot-last" />
+            {asOfMs >= first.ms && asOfMs <= last.ms && (
+              <line x1={x(asOfMs)} x2={x(asOfMs)} y1={PAD.top} y2={PAD.top + plotH} className="as-of-line">
+                <title>{`as of ${formatDateTime(asOf ?? '')}`}</title>
+              </line>
+            )}
           </>
         )}
         {emptyText && (
@@ -137,6 +147,7 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
       </svg>
       {load.kind === 'error' && <p className="error small">{load.message}</p>}
       {last && <p className="muted small">{`Latest: ${last.balance} ${currency} · ${points.length} point${points.length === 1 ? '' : 's'}`}</p>}
+      <AsOfBalances api={api} wallet={wallet} table={table} onAnswered={setAsOf} />
     </Section>
   )
 }
