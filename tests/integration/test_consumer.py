@@ -43,7 +43,7 @@ def test_redelivery_in_a_later_batch_applies_once(
     assert len(first) == 1 and isinstance(first[0], TransactionCommitted)
 
     assert apply(store, cache, deposit) == []
-    assert store.balances(user) == {"USD": 2_500}
+    assert store.balances(user).balances == {"USD": 2_500}
     assert store.outcome(deposit.command_id) == first[0]
     assert raw.count("transactions", "id = ?", [deposit.command_id]) == 1
     raw.assert_consistent()
@@ -57,7 +57,7 @@ def test_duplicates_within_one_batch_apply_once(
     outcomes = apply(store, cache, deposit, payout, deposit, payout, deposit)
     assert [o.command_id for o in outcomes] == [deposit.command_id, payout.command_id]
     assert all(isinstance(o, TransactionCommitted) for o in outcomes)
-    assert store.balances(user) == {"EUR": 400}
+    assert store.balances(user).balances == {"EUR": 400}
     assert raw.count("entries", "account_id = ?", [user]) == 2
     raw.assert_consistent()
 
@@ -75,7 +75,7 @@ def test_a_rejected_command_stays_rejected_when_redelivered(
 
     assert apply(store, cache, payout) == []
     assert store.outcome(payout.command_id) == refused
-    assert store.balances(user) == {"USD": 900}
+    assert store.balances(user).balances == {"USD": 900}
 
 
 @pytest.mark.parametrize("same_batch", [False, True])
@@ -98,7 +98,7 @@ def test_same_id_with_another_request_is_refused_and_not_saved(
     assert (reused.command_id, reused.request_hash) == (original.command_id, altered.request_hash)
     assert store.outcome(original.command_id) == first
     assert isinstance(first, TransactionCommitted)
-    assert store.balances(user) == {"USD": 100}
+    assert store.balances(user).balances == {"USD": 100}
     assert raw.count("transactions", "id = ?", [original.command_id]) == 1
 
 
@@ -177,7 +177,7 @@ def test_two_consumers_lose_no_update(
         for batch in consumer:
             for sent in batch:
                 expected[sent.command.wallet_id] += sent.command.amount_minor
-    assert {user: store.balances(user) for user in users} == {
+    assert {user: store.balances(user).balances for user in users} == {
         user: {"USD": total} for user, total in expected.items()}
     raw.assert_consistent()
 
@@ -202,9 +202,9 @@ def test_two_consumers_never_overdraw(
     refused = [o for o in outcomes if isinstance(o, CommandRejected)]
     assert {o.rejection.code for o in refused} == {"insufficient_funds"}
     paid_out = sum(o.transaction.amount_minor for o in committed if o.transaction.kind == "payout")
-    final = store.balances(alice)["USD"] + store.balances(bob)["USD"]
+    final = store.balances(alice).balances["USD"] + store.balances(bob).balances["USD"]
     assert final == 200 - paid_out, "money appeared or vanished"
-    assert min(store.balances(alice)["USD"], store.balances(bob)["USD"]) >= 0
+    assert min(store.balances(alice).balances["USD"], store.balances(bob).balances["USD"]) >= 0
     assert all(p.balance_after_minor >= 0 for o in committed for p in o.transaction.user_postings)
     raw.assert_consistent()
 
@@ -276,7 +276,7 @@ def test_poison_records_are_skipped_without_failing_the_batch(
     values = [POISON[0], encode_envelope(good[0]), *POISON[1:], encode_envelope(good[1])]
     outcomes = consumer.handle(values)
     assert [o.command_id for o in outcomes] == [e.command_id for e in good]
-    assert store.balances(user) == {"USD": 25}
+    assert store.balances(user).balances == {"USD": 25}
     assert raw.count("transactions") == 2
     wait_until(lambda: len(inbox.messages) == 2, "the two good events")
 
@@ -302,5 +302,5 @@ def test_an_amount_beyond_the_ledgers_range_does_not_wedge_the_batch(
     outcomes = consumer.handle([encode_envelope(good), poison])
     assert [o.command_id for o in outcomes if isinstance(o, TransactionCommitted)] == [
         good.command_id]
-    assert store.balances(user) == {"USD": 40}
+    assert store.balances(user).balances == {"USD": 40}
 

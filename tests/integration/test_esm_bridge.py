@@ -157,7 +157,7 @@ def test_a_batch_is_committed_only_after_the_function_succeeded(
     running.thread.start()
     wait_until(lambda: running.committed() == 3, "the batch to be committed")
     assert seen_committed and all(offset < 3 for offset in seen_committed)
-    assert bootstrap.current().store.balances(user) == {"USD": 300}
+    assert bootstrap.current().store.balances(user).balances == {"USD": 300}
     record = fake_lambda.events[0]["records"][f"{running.topic}-0"][0]
     assert record["key"] == "d2FsbGV0" and record["timestampType"] == "CREATE_TIME"
 
@@ -177,7 +177,7 @@ def test_a_function_error_retries_the_whole_batch_without_skipping(
     wait_until(lambda: running.committed() == 2, "the batch to be committed")
     assert len(fake_lambda.events) == 3
     assert all(offsets(event) == [0, 1] for event in fake_lambda.events)
-    assert bootstrap.current().store.balances(user) == {"USD": 200}
+    assert bootstrap.current().store.balances(user).balances == {"USD": 200}
 
 
 def test_a_partial_failure_is_redelivered_from_the_lowest_failed_offset(
@@ -210,7 +210,7 @@ def test_a_poison_record_is_dead_lettered_after_the_retry_bound(
     wait_until(lambda: running.committed() == 3, "the partition to move past the poison")
     # The first delivery and one retry report it; then it goes to the on-failure destination.
     assert [offsets(event) for event in fake_lambda.events] == [[0, 1, 2], [1, 2], [2]]
-    assert bootstrap.current().store.balances(user) == {"USD": 200}
+    assert bootstrap.current().store.balances(user).balances == {"USD": 200}
     letter = read_one_from(running)
     assert letter.value() == poison
     assert b"batch item failure" in dict(letter.headers() or [])["reason"]

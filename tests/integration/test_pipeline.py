@@ -65,7 +65,7 @@ class Pipeline:
         return log.depth()
 
     def balance(self, user: str, currency: str = "USD") -> int:
-        return self.container.store.balances(user).get(currency, 0)
+        return self.container.store.balances(user).balances.get(currency, 0)
 
 
 @pytest.fixture
@@ -319,7 +319,7 @@ def test_concurrent_submits_keep_the_books(pipeline: Pipeline) -> None:
                 + posting.amount_minor
         assert all(p.balance_after_minor >= 0 for p in outcome.transaction.user_postings)
     for user in users:
-        assert store.balances(user) == {"USD": expected[user]}
+        assert store.balances(user).balances == {"USD": expected[user]}
         assert expected[user] >= 0
     assert len(committed) > SUBMITS // 2, "the mix should mostly succeed"
     assert pipeline.raw.count("transactions") == len(outcomes)

@@ -19,8 +19,9 @@ import psycopg
 import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.postgres import PostgresDialect
+from wallet.adapters.sql_history import history_statement
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
-from wallet.adapters.sql_store import SqlLedgerStore, history_statement
+from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer, request_hash
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
@@ -32,7 +33,7 @@ from wallet.domain.ledger import (
     legs,
 )
 from wallet.service_layer.ledger import apply_batch
-from wallet.service_layer.ports import HistoryQuery, LedgerBatch
+from wallet.service_layer.ports import Accounts, HistoryQuery, LedgerBatch
 
 from tests.services.postgres import fresh_schema
 
@@ -73,12 +74,12 @@ def fund(store: SqlLedgerStore, *wallets: str) -> list[Envelope]:
 def post(batch: LedgerBatch, sent: Envelope) -> Transaction:
     """What apply_batch does for one fresh command, leaving the transaction open."""
     keys = {(account, sent.command.currency) for account in legs(sent.command)}
-    book = Book(batch.load_balances(keys))
+    book = Book(batch.load_balances(keys).balances)
     assert batch.load_outcomes([sent.command_id]) == {}
     transaction = book.post(sent.command, sent.command_id, now())
     assert isinstance(transaction, Transaction)
     batch.save([(sent, TransactionCommitted(sent.command_id, sent.request_hash, transaction))],
-               book.changed)
+               Accounts(book.changed, {}), [])
     return transaction
 
 
@@ -107,7 +108,7 @@ def test_a_second_credit_to_a_new_wallet_waits_and_adds_up(
     [outcome] = credit.result(timeout=10)
     assert isinstance(outcome, TransactionCommitted)
     assert outcome.transaction.postings[1].balance_after_minor == 12
-    assert store.balances(fresh) == {"USD": 12}
+    assert store.balances(fresh).balances == {"USD": 12}
     raw.assert_consistent()
 
 
@@ -122,8 +123,8 @@ def test_deposits_on_two_consumers_do_not_wait_for_each_other(
                                [envelope(Deposit(bob, 7, "USD"))], now)
         [outcome] = credit.result(timeout=LOCK_FREE_TIMEOUT_S)  # the first batch is still open
     assert isinstance(outcome, TransactionCommitted)
-    assert [store.balances(wallet) for wallet in (alice, bob)] == [{"USD": 5}, {"USD": 7}]
-    assert store.balances(DEPOSITS_ACCOUNT) == {"USD": -12}
+    assert [store.balances(wallet).balances for wallet in (alice, bob)] == [{"USD": 5}, {"USD": 7}]
+    assert store.balances(DEPOSITS_ACCOUNT).balances == {"USD": -12}
     raw.assert_consistent()
 
 
@@ -146,7 +147,7 @@ def test_a_key_reused_on_two_consumers_fails_the_later_batch_which_then_answers(
                             [Envelope(key, request_hash(second), second)], now)
     assert isinstance(retried, CommandRejected)
     assert retried.rejection.code == "idempotency_key_reused"
-    assert [store.balances(wallet) for wallet in (b, d)] == [{"USD": 10}, {}]
+    assert [store.balances(wallet).balances for wallet in (b, d)] == [{"USD": 10}, {}]
     raw.assert_consistent()
 
 

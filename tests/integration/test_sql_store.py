@@ -13,15 +13,22 @@ from pathlib import Path
 import pytest
 from wallet.adapters.memory_cache import MemoryBalanceCache
 from wallet.adapters.sql_dialect import Dialect
+from wallet.adapters.sql_history import history_statement
 from wallet.adapters.sql_migrations import SCHEMA_VERSION
-from wallet.adapters.sql_store import SqlLedgerStore, history_statement
+from wallet.adapters.sql_store import SqlLedgerStore
 from wallet.adapters.sqlite import SQLiteDialect
 from wallet.domain.commands import Deposit, Envelope, LedgerCommand, Payout, Transfer
 from wallet.domain.errors import Unavailable
 from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
 from wallet.domain.ledger import Book, Posting, Transaction, legs
 from wallet.service_layer.ledger import apply_batch
-from wallet.service_layer.ports import AmountRange, HistoryEntry, HistoryQuery
+from wallet.service_layer.ports import (
+    Accounts,
+    AmountRange,
+    HistoryEntry,
+    HistoryQuery,
+    WalletBalances,
+)
 
 from .support import (
     Backend,
@@ -40,7 +47,8 @@ def commit(store: SqlLedgerStore, command: LedgerCommand, at: datetime = AT) -> 
     """Posts one command against the stored balances and saves it, as the consumer would."""
     sent = envelope(command)
     with store.batch() as batch:
-        book = Book(batch.load_balances({(account, command.currency) for account in legs(command)}))
+        keys = {(account, command.currency) for account in legs(command)}
+        book = Book(batch.load_balances(keys).balances)
         result = book.post(command, sent.command_id, at)
         outcome: Outcome
         if isinstance(result, Transaction):
@@ -48,7 +56,7 @@ def commit(store: SqlLedgerStore, command: LedgerCommand, at: datetime = AT) -> 
         else:
             outcome = CommandRejected(
                 sent.command_id, sent.request_hash, result, at, command.wallet_id)
-        batch.save([(sent, outcome)], book.changed)
+        batch.save([(sent, outcome)], Accounts(book.changed, {}), [])
     return outcome
 
 
@@ -57,11 +65,11 @@ def test_the_attempt_that_applied_is_recorded_with_the_outcome(store: SqlLedgerS
     command = Deposit(unique("user"), 500, "USD")
     sent = replace(envelope(command), attempt_id="attempt-1")
     with store.batch() as batch:
-        book = Book(batch.load_balances({(a, "USD") for a in legs(command)}))
+        book = Book(batch.load_balances({(a, "USD") for a in legs(command)}).balances)
         result = book.post(command, sent.command_id, AT)
         assert isinstance(result, Transaction)
         batch.save([(sent, TransactionCommitted(sent.command_id, sent.request_hash, result,
-                                                sent.attempt_id))], book.changed)
+                                                sent.attempt_id))], Accounts(book.changed, {}), [])
     stored = store.outcome(sent.command_id)
     assert stored is not None and stored.attempt_id == "attempt-1"
 
@@ -70,16 +78,19 @@ def test_the_attempt_that_applied_is_recorded_with_the_outcome(store: SqlLedgerS
 
 REFUSED_ACTIONS = {"sqlite": ("update", "delete"), "postgres": ("update", "delete", "truncate")}
 REFERENCE_TRIGGERS = {"sqlite": set(), "postgres": {"entries_reference_transactions"}}
+LABEL_TRIGGERS = {"entries_labelled"}
 
 
 def test_migrate_creates_the_schema_once(
     store: SqlLedgerStore, raw: RawLedger, backend: Backend
 ) -> None:
     assert store.migrate() == SCHEMA_VERSION  # the fixture already migrated once
-    assert {"transactions", "entries", "balances", "schema_version"} <= raw.tables()
-    assert raw.triggers() == {f"{table}_no_{action}" for table in ("transactions", "entries")
+    assert {"transactions", "entries", "balances", "schema_version", "holds", "hold_entries",
+            "entry_labels"} <= raw.tables()
+    append_only = ("transactions", "entries", "hold_entries")
+    assert raw.triggers() == {f"{table}_no_{action}" for table in append_only
                               for action in REFUSED_ACTIONS[backend.name]} | \
-        REFERENCE_TRIGGERS[backend.name]
+        REFERENCE_TRIGGERS[backend.name] | LABEL_TRIGGERS
     assert raw.rows("SELECT version FROM schema_version") == [
         (version,) for version in range(1, SCHEMA_VERSION + 1)]
 
@@ -92,7 +103,7 @@ def test_migrate_on_an_existing_database_keeps_its_data(
     second = SqlLedgerStore(backend.open())
     try:
         assert second.migrate() == SCHEMA_VERSION
-        assert second.balances(user) == {"USD": 500}
+        assert second.balances(user).balances == {"USD": 500}
     finally:
         second.close()
 
@@ -125,7 +136,7 @@ def test_a_file_made_by_version_1_opens_and_upgrades_in_place(tmp_path: Path) ->
         old = store.outcome("v1-deposit")
         assert isinstance(old, TransactionCommitted) and old.attempt_id == ""
         assert isinstance(commit(store, Payout(user, 200, "USD")), TransactionCommitted)
-        assert store.balances(user) == {"USD": 300}
+        assert store.balances(user).balances == {"USD": 300}
     finally:
         store.close()
     raw = RawSQLite(path)
@@ -208,8 +219,8 @@ def test_committed_transfer_round_trips(store: SqlLedgerStore) -> None:
     assert loaded.transaction.created_at.microsecond == 999_999
     assert [(p.account_id, p.amount_minor, p.balance_after_minor)
             for p in loaded.transaction.postings] == [(alice, -1_250, 8_750), (bob, 1_250, 1_250)]
-    assert store.balances(alice) == {"USD": 8_750}
-    assert store.balances(bob) == {"USD": 1_250}
+    assert store.balances(alice).balances == {"USD": 8_750}
+    assert store.balances(bob).balances == {"USD": 1_250}
 
 
 def test_rejected_outcome_round_trips(store: SqlLedgerStore, raw: RawLedger) -> None:
@@ -220,18 +231,18 @@ def test_rejected_outcome_round_trips(store: SqlLedgerStore, raw: RawLedger) -> 
     assert sent.rejection.code == "insufficient_funds"
     assert sent.wallet_id == user
     assert raw.count("entries", "transaction_id = ?", [sent.command_id]) == 0
-    assert store.balances(user) == {}
+    assert store.balances(user).balances == {}
 
 
 def test_a_commit_is_visible_at_once_to_other_threads(store: SqlLedgerStore) -> None:
     """Each thread reads on its own connection; none may keep serving an older snapshot."""
     user = unique("user")
-    seen: list[dict[str, int]] = []
+    seen: list[WalletBalances] = []
     with ThreadPoolExecutor(1) as reader:  # one thread, so one connection, opened before the write
         seen.append(reader.submit(store.balances, user).result(timeout=10))
         commit(store, Deposit(user, 321, "USD"))
         seen.append(reader.submit(store.balances, user).result(timeout=10))
-    assert seen == [{}, {"USD": 321}]
+    assert [read.balances for read in seen] == [{}, {"USD": 321}]
 
 
 def test_unknown_outcome_is_none(store: SqlLedgerStore) -> None:
@@ -267,16 +278,18 @@ def test_user_balance_cannot_be_negative(
     store: SqlLedgerStore, raw: RawLedger, backend: Backend, account: str
 ) -> None:
     with pytest.raises(backend.integrity_error, match=CHECK_FAILED):
-        raw.execute("INSERT INTO balances VALUES (?, 'USD', -1)", (unique(account),))
+        raw.execute("INSERT INTO balances (account_id, currency, balance) VALUES (?, 'USD', -1)",
+                    (unique(account),))
 
 
 def test_system_account_may_be_negative(store: SqlLedgerStore, raw: RawLedger) -> None:
     account = unique("system:test")
-    raw.execute("INSERT INTO balances VALUES (?, 'USD', -5)", (account,))
+    raw.execute("INSERT INTO balances (account_id, currency, balance) VALUES (?, 'USD', -5)",
+                (account,))
     assert raw.rows("SELECT balance FROM balances WHERE account_id = ?", (account,)) == [(-5,)]
     deposit = commit(store, Deposit(unique("user"), 300, "USD"))
     assert isinstance(deposit, TransactionCommitted)
-    assert store.balances("system:deposits")["USD"] < 0
+    assert store.balances("system:deposits").balances["USD"] < 0
 
 
 def test_entry_with_negative_user_balance_is_refused(
@@ -319,10 +332,10 @@ def test_a_batch_that_raises_writes_nothing(store: SqlLedgerStore, raw: RawLedge
     assert isinstance(transaction, Transaction)
     with pytest.raises(Boom), store.batch() as batch:
         batch.save([(sent, TransactionCommitted(sent.command_id, sent.request_hash,
-                                                transaction))], book.changed)
+                                                transaction))], Accounts(book.changed, {}), [])
         raise Boom
     assert store.outcome(sent.command_id) is None
-    assert store.balances(user) == {}
+    assert store.balances(user).balances == {}
     assert (raw.count("transactions"), raw.count("entries"), raw.count("balances")) == (0, 0, 0)
 
 
@@ -336,7 +349,7 @@ def test_a_constraint_failure_midway_rolls_back_the_earlier_writes(
         Posting(user, -400, -400), Posting("system:payouts", 400, 400)))
     outcome = TransactionCommitted(sent.command_id, sent.request_hash, overdrawn)
     with pytest.raises(backend.integrity_error), store.batch() as batch:
-        batch.save([(sent, outcome)], {(user, "USD"): -400})
+        batch.save([(sent, outcome)], Accounts({(user, "USD"): -400}, {}), [])
     assert store.outcome(sent.command_id) is None
     assert raw.count("transactions") == 0
 
@@ -352,7 +365,7 @@ def test_data_survives_a_restart(store: SqlLedgerStore, backend: Backend) -> Non
         assert reopened.migrate() == SCHEMA_VERSION
         assert reopened.outcome(deposit.command_id) == deposit
         assert reopened.outcome(refused.command_id) == refused
-        assert reopened.balances(user) == {"JPY": 4_200}
+        assert reopened.balances(user).balances == {"JPY": 4_200}
         assert [e.transaction_id for e in reopened.history(HistoryQuery(user, 10))] == [
             deposit.command_id]
     finally:
@@ -545,7 +558,7 @@ def test_balances_equal_the_sum_of_entries_after_random_operations(
     for account in {owner for owner, _ in by_account(sums)}:
         expected = {currency: total for (owner, currency), total in by_account(sums).items()
                     if owner == account}
-        assert store.balances(account) == expected, account
+        assert store.balances(account).balances == expected, account
     assert by_account(raw.stored_balances()) == dict(model.balances)
     for currency in ("USD", "EUR"):
         assert sum(v for (_, c), v in sums.items() if c == currency) == 0, "money was created"

@@ -65,7 +65,7 @@ SCHEMA_LOCK_CLASS = 0x5741_4C00
 ACCOUNT_LOCK_CLASS = 0x5741_4C01
 SYSTEM_LOCK_CLASS = 0x5741_4C02  # system account shards: taken before any account lock
 
-_REFUSE_CHANGE = """CREATE FUNCTION journal_refuses_change() RETURNS trigger
+_REFUSE_CHANGE = """CREATE OR REPLACE FUNCTION journal_refuses_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
@@ -89,6 +89,24 @@ _STATEMENT_REFERENCES = (
     _ORPHANS_REFUSED,
     "CREATE TRIGGER entries_reference_transactions AFTER INSERT ON entries "
     "REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION entries_refuse_orphans()",
+)
+# Once per statement, from the rows it added: one INSERT per batch, however many entries.
+_LABEL_ENTRIES = (
+    """CREATE FUNCTION entries_label() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO entry_labels (entry_seq, owner, name, value)
+        SELECT seq, account_id, 'reference', reference FROM added
+        WHERE reference IS NOT NULL AND account_id NOT LIKE 'system:%'
+        UNION ALL
+        SELECT added.seq, added.account_id, 'metadata.' || pair.key, pair.value
+        FROM added, jsonb_each_text(added.metadata::jsonb) AS pair
+        WHERE added.metadata IS NOT NULL AND added.account_id NOT LIKE 'system:%';
+    RETURN NULL;
+END
+$$""",
+    "CREATE TRIGGER entries_labelled AFTER INSERT ON entries "
+    "REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION entries_label()",
 )
 _APPEND_ONLY = (
     "CREATE TRIGGER {table}_no_{action} BEFORE {action} ON {table} "
@@ -124,6 +142,17 @@ class PostgresDialect(Dialect):
     def statement_references(self) -> list[str]:
         """The row-level foreign key cost some 40% of inserting a batch's entries."""
         return list(_STATEMENT_REFERENCES)
+
+    def widen_check(
+        self, cursor: Cursor, table: str, column: str, old_list: str, new_list: str
+    ) -> None:
+        """PostgreSQL names a column's CHECK `<table>_<column>_check`."""
+        name = f"{table}_{column}_check"
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}, "
+                       f"ADD CONSTRAINT {name} CHECK ({column} IN ({new_list}))")
+
+    def label_entries(self) -> list[str]:
+        return list(_LABEL_ENTRIES)
 
     def lock_schema(self, cursor: Cursor) -> None:
         """Taken before `schema_version` exists: concurrent CREATE TABLE IF NOT EXISTS can fail."""

@@ -47,6 +47,18 @@ class Dialect(abc.ABC):
         return []
 
     @abc.abstractmethod
+    def widen_check(
+        self, cursor: Cursor, table: str, column: str, old_list: str, new_list: str
+    ) -> None:
+        """Makes `CHECK (column IN (old_list))` of `table` allow `new_list` instead."""
+
+    @abc.abstractmethod
+    def label_entries(self) -> list[str]:
+        """DDL that files each new user entry's reference and metadata in `entry_labels`:
+        one row per label, (entry_seq, owner, name, value), names `reference` and
+        `metadata.<key>`."""
+
+    @abc.abstractmethod
     def lock_schema(self, cursor: Cursor) -> None:
         """Holds, until commit, the one lock that serialises migrations."""
 

@@ -5,31 +5,45 @@ A consumer batch is one database transaction: lock the accounts it touches
 consumers cannot deadlock), read their balances and the outcomes of its
 command ids (so a redelivered command is answered from the record instead of
 applied twice), then write with a few `executemany` calls.
+
+Every entry is chained to the one before it on its account (domain/journal.py):
+the batch holds the account's lock, so the head it read from the balances row
+is still the head when it writes the next entry and the new head.
 """
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
+from wallet.adapters import sql_holds
 from wallet.adapters.sql_dialect import Column, Cursor, Dialect
+from wallet.adapters.sql_history import history_entry, history_statement, owner_clause
 from wallet.adapters.sql_migrations import USERS_ONLY, migrate
-from wallet.domain.commands import Envelope
-from wallet.domain.events import CommandRejected, Outcome, TransactionCommitted
+from wallet.domain.commands import Envelope, kind_of
+from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
+from wallet.domain.holds import Hold
+from wallet.domain.journal import GENESIS, JournalEntry, link, metadata_of, metadata_text
 from wallet.domain.ledger import (
     SYSTEM_ACCOUNTS,
     BalanceKey,
+    HoldChange,
     Posting,
     Rejection,
     Transaction,
     entry_type,
-    kind_of,
 )
 from wallet.service_layer.ports import (
+    Accounts,
     Applied,
+    AuditedAccount,
     HistoryEntry,
     HistoryQuery,
+    HoldQuery,
     LedgerBatch,
     LedgerStore,
+    StoredHold,
+    WalletBalances,
 )
 
 _TRANSACTION_COLUMNS: tuple[Column, ...] = (
@@ -38,18 +52,23 @@ _TRANSACTION_COLUMNS: tuple[Column, ...] = (
     ("error_message", "text"), ("created_at", "text"), ("wallet_id", "text"),
     ("attempt_id", "text"))
 _ENTRY_COLUMNS: tuple[Column, ...] = (
-    ("seq", "bigint"), ("transaction_id", "text"), ("entry_type", "text"), ("currency", "text"),
+    ("transaction_id", "text"), ("entry_type", "text"), ("currency", "text"),
     ("amount", "bigint"), ("balance_after", "bigint"), ("counterparty", "text"),
-    ("created_at", "text"), ("account_id", "text"))
+    ("created_at", "text"), ("account_id", "text"), ("reference", "text"),
+    ("metadata", "text"), ("hold_id", "text"), ("hash", "text"))
 _BALANCE_COLUMNS: tuple[Column, ...] = (
-    ("account_id", "text"), ("currency", "text"), ("balance", "bigint"))
+    ("account_id", "text"), ("currency", "text"), ("balance", "bigint"), ("held", "bigint"),
+    ("head", "text"))
+_JOURNAL_NAMES = ("seq, transaction_id, account_id, currency, amount, balance_after, entry_type, "
+                  "counterparty, created_at, reference, metadata, hold_id, hash")
 # Every deposit debits system:deposits: one balance row for it would make every batch that
 # holds a deposit wait for the last one's commit. Each system account is split in this many
 # shard accounts ("system:deposits", "system:deposits:1", ...), each an exact account of its
 # own; a batch holds one shard, and the account's balance is their sum.
 SYSTEM_SHARDS = 8
 _TRANSACTION_NAMES = ", ".join(name for name, _ in _TRANSACTION_COLUMNS)
-_ENTRY_NAMES = ", ".join(name for name, _ in _ENTRY_COLUMNS)
+_UPSERT_BALANCE = ("ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance, "
+                   "held = excluded.held, head = excluded.head")
 
 
 class SqlLedgerStore(LedgerStore):
@@ -68,15 +87,40 @@ class SqlLedgerStore(LedgerStore):
         with self._db.read() as cursor:
             return _load_outcomes(self._db, cursor, [command_id]).get(command_id)
 
-    def balances(self, account_id: str) -> dict[str, int]:
+    def balances(self, account_id: str, at: datetime | None = None) -> WalletBalances:
         if account_id in SYSTEM_ACCOUNTS:
-            return self._system_balances(account_id)
+            assert at is None, "a system account's past is its shards': no API asks for it"
+            return WalletBalances(self._system_balances(account_id), {})
         with self._db.read() as cursor:
-            cursor.execute(
-                self._db.sql("SELECT currency, balance FROM balances WHERE account_id = ?"),
-                (account_id,),
-            )
-            return {currency: int(balance) for currency, balance in cursor.fetchall()}
+            cursor.execute(self._db.sql(
+                "SELECT currency, balance, held FROM balances WHERE account_id = ?"),
+                (account_id,))
+            rows = cursor.fetchall()
+            if at is not None:
+                return self._balances_at(cursor, account_id, [row[0] for row in rows], at)
+        return WalletBalances({currency: int(balance) for currency, balance, _ in rows},
+                              {currency: int(held) for currency, _, held in rows if held})
+
+    def _balances_at(
+        self, cursor: Cursor, account_id: str, currencies: list[str], at: datetime
+    ) -> WalletBalances:
+        """Per currency, the last entry and the last hold change at or before `at`: one
+        index seek each (entries_at, hold_entries_at), so O(log n) in the wallet's entries.
+        A currency the wallet had not yet held then is absent, as it would have been."""
+        balances: dict[str, int] = {}
+        held: dict[str, int] = {}
+        for currency in currencies:
+            cursor.execute(self._db.sql(
+                "SELECT balance_after FROM entries WHERE account_id = ? AND currency = ? "
+                f"AND created_at <= ? AND {USERS_ONLY} ORDER BY created_at DESC, seq DESC "
+                "LIMIT 1"), (account_id, currency, self._db.timestamp_in(at)))
+            row = cursor.fetchone()
+            then_held = sql_holds.held_at(self._db, cursor, account_id, currency, at)
+            if row is not None or then_held is not None:
+                balances[currency] = 0 if row is None else int(row[0])
+            if then_held:
+                held[currency] = then_held
+        return WalletBalances(balances, held)
 
     def _system_balances(self, account_id: str) -> dict[str, int]:
         with self._db.read() as cursor:
@@ -90,10 +134,56 @@ class SqlLedgerStore(LedgerStore):
         statement, params = history_statement(self._db, query)
         with self._db.read() as cursor:
             cursor.execute(statement, params)
-            return [_history_entry(self._db, row) for row in cursor.fetchall()]
+            return [history_entry(self._db, row) for row in cursor.fetchall()]
+
+    def hold(self, hold_id: str) -> Hold | None:
+        with self._db.read() as cursor:
+            return sql_holds.hold_of_id(self._db, cursor, hold_id)
+
+    def holds(self, query: HoldQuery) -> list[StoredHold]:
+        with self._db.read() as cursor:
+            return sql_holds.holds_page(self._db, cursor, query)
+
+    def due_holds(self, now: datetime, limit: int) -> list[Hold]:
+        with self._db.read() as cursor:
+            return sql_holds.due(self._db, cursor, now, limit)
+
+    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        where, params = ("WHERE account_id = ?", [user_id]) if user_id is not None else ("", [])
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(
+                f"SELECT account_id, currency, balance, held, head FROM balances {where} "
+                "ORDER BY account_id, currency"), params)
+            return [AuditedAccount(a, c, int(b), int(h), head)
+                    for a, c, b, h, head in cursor.fetchall()]
+
+    def journal(
+        self, account_id: str, currency: str, after_seq: int, limit: int
+    ) -> list[JournalEntry]:
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(
+                f"SELECT {_JOURNAL_NAMES} FROM entries WHERE account_id = ? AND currency = ? "
+                "AND seq > ? ORDER BY seq LIMIT ?"), (account_id, currency, after_seq, limit))
+            return [JournalEntry(int(seq), t, a, c, int(m), int(b), kind, other, str(created),
+                                 reference, metadata, hold, digest)
+                    for seq, t, a, c, m, b, kind, other, created, reference, metadata, hold,
+                    digest in cursor.fetchall()]
+
+    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        where, params = "", []
+        if user_id is not None:
+            where = "WHERE transaction_id IN (SELECT transaction_id FROM entries " \
+                    "WHERE account_id = ?)"
+            params = [user_id]
+        with self._db.read() as cursor:
+            cursor.execute(self._db.sql(
+                f"SELECT transaction_id, SUM(amount) FROM entries {where} GROUP BY "
+                "transaction_id HAVING SUM(amount) <> 0 ORDER BY transaction_id LIMIT ?"),
+                [*params, limit])
+            return [(t, int(total)) for t, total in cursor.fetchall()]
 
     def currencies(self, account_id: str | None) -> list[str]:
-        where, params = _owner(account_id)
+        where, params = owner_clause(account_id)
         with self._db.read() as cursor:
             cursor.execute(self._db.sql(
                 f"SELECT DISTINCT currency FROM balances WHERE {where} ORDER BY currency"), params)
@@ -112,41 +202,90 @@ class _SqlBatch(LedgerBatch):
     def __init__(self, dialect: Dialect, cursor: Cursor) -> None:
         self._db, self._cursor = dialect, cursor
         self._shards: dict[str, str] = {}  # a system account: the shard this batch holds
+        # By stored account and currency: [balance, held, chain head] as this batch found them.
+        self._rows: dict[BalanceKey, list[Any]] = {}
 
-    def load_balances(self, keys: Collection[BalanceKey]) -> dict[BalanceKey, int]:
+    def load_balances(self, keys: Collection[BalanceKey]) -> Accounts:
         """Locks first: every read after it, the outcomes' too, sees the last holder's commit.
 
         System shards come first, in account order, then the wallets in key
         order: every wait points further along that one order, so no cycle.
-        A system account's balance here is its shard's.
+        A system account's balance here is its shard's. A second call may
+        only add currencies of accounts the first one locked.
         """
         accounts = sorted({account for account, _ in keys})
-        self._shards = {account: _shard(account, self._db.claim_shard(
+        self._shards.update({account: _shard(account, self._db.claim_shard(
             self._cursor, account, SYSTEM_SHARDS)) for account in accounts
-            if account in SYSTEM_ACCOUNTS}
+            if account in SYSTEM_ACCOUNTS and account not in self._shards})
         self._db.lock_accounts(self._cursor, [a for a in accounts if a not in self._shards])
         stored = [self._shards.get(account, account) for account in accounts]
-        found: dict[BalanceKey, int] = {}
         for where, params in self._db.matching("account_id", stored):
             self._cursor.execute(self._db.sql(
-                f"SELECT account_id, currency, balance FROM balances WHERE {where}"), params)
-            found.update(((_logical(a), c), int(b)) for a, c, b in self._cursor.fetchall())
-        return {key: balance for key, balance in found.items() if key in keys}
+                f"SELECT account_id, currency, balance, held, head FROM balances WHERE {where}"),
+                params)
+            for a, c, b, h, head in self._cursor.fetchall():
+                self._rows[(a, c)] = [int(b), int(h), head]
+        found = {key: self._rows[self._stored(key)] for key in keys if self._stored(key) in
+                 self._rows}
+        return Accounts({key: row[0] for key, row in found.items()},
+                        {key: row[1] for key, row in found.items() if row[1]})
+
+    def load_holds(
+        self, hold_ids: Collection[str], wallet_ids: Collection[str], due_by: datetime
+    ) -> dict[str, Hold]:
+        return sql_holds.load_holds(self._db, self._cursor, hold_ids, wallet_ids, due_by)
 
     def load_outcomes(self, command_ids: Collection[str]) -> dict[str, Outcome]:
         return _load_outcomes(self._db, self._cursor, list(command_ids))
 
-    def save(self, applied: Sequence[Applied], balances: Mapping[BalanceKey, int]) -> None:
+    def save(self, applied: Sequence[Applied], accounts: Accounts,
+             holds: Collection[Hold]) -> None:
         # By id: two batches racing to insert the same ids then wait in one order, not in a cycle.
         rows = sorted((_transaction_row(self._db, *one) for one in applied), key=lambda r: r[0])
         self._db.insert(self._cursor, "transactions", _TRANSACTION_COLUMNS, rows)
-        entries = [row for _, outcome in applied
-                   for row in _entry_rows(self._db, outcome, self._shards)]
-        self._db.insert(self._cursor, "entries", _ENTRY_COLUMNS[1:], entries)
-        self._db.insert(
-            self._cursor, "balances", _BALANCE_COLUMNS,
-            sorted((self._shards.get(a, a), c, b) for (a, c), b in balances.items()),
-            "ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance")
+        entries = [row for _, outcome in applied for row in self._entry_rows(outcome)]
+        self._db.insert(self._cursor, "entries", _ENTRY_COLUMNS, entries)
+        self._db.insert(self._cursor, "hold_entries", sql_holds.HOLD_ENTRY_COLUMNS,
+                        sql_holds.hold_entry_rows(self._db, applied))
+        sql_holds.save_holds(self._db, self._cursor, holds)
+        self._db.insert(self._cursor, "balances", _BALANCE_COLUMNS,
+                        self._balance_rows(accounts), _UPSERT_BALANCE)
+
+    def _stored(self, key: BalanceKey) -> BalanceKey:
+        return self._shards.get(key[0], key[0]), key[1]
+
+    def _balance_rows(self, accounts: Accounts) -> list[tuple[Any, ...]]:
+        rows = []
+        for key in sorted({*accounts.balances, *accounts.held}):
+            stored = self._stored(key)
+            balance, held, head = self._rows.get(stored, [0, 0, None])
+            rows.append((*stored, accounts.balances.get(key, balance),
+                         accounts.held.get(key, held), head))
+        return sorted(rows)
+
+    def _entry_rows(self, outcome: Outcome) -> list[tuple[Any, ...]]:
+        """Each entry chained to its account's head, which moves on to the entry's hash.
+
+        The counterparty is named as the domain knows it; only the owner is a shard.
+        """
+        transaction = _transaction_of(outcome)
+        if transaction is None:
+            return []
+        t, db = transaction, self._db
+        created, metadata = db.timestamp_in(t.created_at), metadata_text(t.metadata)
+        debit, credit = t.postings  # the Book posts exactly two: each is the other's counterparty
+        rows = []
+        for posting, other in ((debit, credit), (credit, debit)):
+            account = self._stored((posting.account_id, t.currency))
+            kind = entry_type(t.kind, posting.amount_minor)
+            state = self._rows.setdefault(account, [0, 0, None])
+            state[2] = link(state[2] or GENESIS, (
+                t.id, account[0], t.currency, posting.amount_minor, posting.balance_after_minor,
+                kind, other.account_id, created, t.reference, metadata, t.hold_id))
+            rows.append((t.id, kind, t.currency, posting.amount_minor,
+                         posting.balance_after_minor, other.account_id, created, account[0],
+                         t.reference, metadata, t.hold_id, state[2]))
+        return rows
 
 
 def _shard(account_id: str, number: int) -> str:
@@ -160,6 +299,15 @@ def _logical(stored_account_id: str) -> str:
     return head if head in SYSTEM_ACCOUNTS and tail.isdigit() else stored_account_id
 
 
+def _transaction_of(outcome: Outcome) -> Transaction | None:
+    """The money an outcome moved, if any: a committed transaction's, or a capture's."""
+    if isinstance(outcome, TransactionCommitted):
+        return outcome.transaction
+    if isinstance(outcome, HoldUpdated):
+        return outcome.change.transaction
+    return None
+
+
 def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple[Any, ...]:
     command, attempt = envelope.command, outcome.attempt_id or None
     if isinstance(outcome, CommandRejected):
@@ -167,24 +315,14 @@ def _transaction_row(db: Dialect, envelope: Envelope, outcome: Outcome) -> tuple
                 command.currency, command.amount_minor, outcome.rejection.code,
                 outcome.rejection.message, db.timestamp_in(outcome.rejected_at),
                 outcome.wallet_id, attempt)
+    if isinstance(outcome, HoldUpdated):
+        moment = outcome.change.hold.updated_at
+        return (envelope.command_id, envelope.request_hash, "committed", kind_of(command),
+                command.currency, command.amount_minor, None, None, db.timestamp_in(moment),
+                command.wallet_id, attempt)
     t = outcome.transaction
     return (t.id, envelope.request_hash, "committed", t.kind, t.currency, t.amount_minor,
             None, None, db.timestamp_in(t.created_at), envelope.command.wallet_id, attempt)
-
-
-def _entry_rows(
-    db: Dialect, outcome: Outcome, shards: Mapping[str, str]
-) -> list[tuple[Any, ...]]:
-    """The counterparty is named as the domain knows it; only the owner is a shard."""
-    if isinstance(outcome, CommandRejected):
-        return []
-    t = outcome.transaction
-    created = db.timestamp_in(t.created_at)
-    debit, credit = t.postings  # the Book posts exactly two: each is the other's counterparty
-    return [(t.id, entry_type(t.kind, posting.amount_minor), t.currency, posting.amount_minor,
-             posting.balance_after_minor, other.account_id, created,
-             shards.get(posting.account_id, posting.account_id))
-            for posting, other in ((debit, credit), (credit, debit))]
 
 
 def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[str, Outcome]:
@@ -193,115 +331,49 @@ def _load_outcomes(db: Dialect, cursor: Cursor, command_ids: list[str]) -> dict[
         cursor.execute(db.sql(f"SELECT {_TRANSACTION_NAMES} FROM transactions WHERE {where}"),
                        params)
         rows.extend(cursor.fetchall())
-    committed = [row[0] for row in rows if row[2] == "committed"]
-    postings = _load_postings(db, cursor, committed)
-    return {row[0]: _outcome(db, row, postings.get(row[0], ())) for row in rows}
+    committed = [row for row in rows if row[2] == "committed"]
+    moved = _load_transactions(db, cursor, [row for row in committed
+                                            if row[3] not in sql_holds.HOLD_KINDS
+                                            or row[3] == "capture"])
+    changes = sql_holds.load_hold_changes(
+        db, cursor, [row[0] for row in committed if row[3] in sql_holds.HOLD_KINDS])
+    return {row[0]: _outcome(db, row, moved, changes) for row in rows}
 
 
-def _load_postings(
-    db: Dialect, cursor: Cursor, transaction_ids: list[str]
-) -> dict[str, tuple[Posting, ...]]:
-    found: dict[str, tuple[Posting, ...]] = {}
-    for where, params in db.matching("transaction_id", transaction_ids):
+def _load_transactions(db: Dialect, cursor: Cursor, rows: list[Any]) -> dict[str, Transaction]:
+    """The committed transactions these rows record, with their postings and labels."""
+    by_id = {row[0]: row for row in rows}
+    postings: dict[str, list[Posting]] = {}
+    labels: dict[str, tuple[Any, Any, Any]] = {}
+    for where, params in db.matching("transaction_id", list(by_id)):
         cursor.execute(db.sql(
-            "SELECT transaction_id, account_id, amount, balance_after FROM entries "
-            f"WHERE {where} ORDER BY seq"), params)
-        for transaction_id, account_id, amount, after in cursor.fetchall():
-            posting = Posting(_logical(account_id), int(amount), int(after))
-            found[transaction_id] = (*found.get(transaction_id, ()), posting)
+            "SELECT transaction_id, account_id, amount, balance_after, reference, metadata, "
+            f"hold_id FROM entries WHERE {where} ORDER BY seq"), params)
+        for transaction_id, account_id, amount, after, ref, metadata, hold in cursor.fetchall():
+            postings.setdefault(transaction_id, []).append(
+                Posting(_logical(account_id), int(amount), int(after)))
+            labels[transaction_id] = (ref, metadata, hold)
+    found = {}
+    for identifier, row in by_id.items():
+        kind, currency, amount, created = row[3], row[4], row[5], row[8]
+        reference, metadata, hold_id = labels.get(identifier, (None, None, None))
+        found[identifier] = Transaction(
+            identifier, kind, currency, int(amount), db.timestamp_out(created),
+            tuple(postings.get(identifier, ())), reference, metadata_of(metadata), hold_id)
     return found
 
 
-def _outcome(db: Dialect, row: Any, postings: tuple[Posting, ...]) -> Outcome:
-    identifier, request_hash, status, kind, currency, amount, code, message, created, wallet, \
-        attempt = row
+def _outcome(
+    db: Dialect, row: Any, moved: Mapping[str, Transaction],
+    changes: Mapping[str, tuple[Hold, int, int, int]],
+) -> Outcome:
+    identifier, request_hash, status, kind, _, _, code, message, created, wallet, attempt = row
     moment, attempt_id = db.timestamp_out(created), attempt or ""
     if status == "rejected":
         rejection = Rejection(code, message)
         return CommandRejected(identifier, request_hash, rejection, moment, wallet, attempt_id)
-    transaction = Transaction(identifier, kind, currency, int(amount), moment, postings)
-    return TransactionCommitted(identifier, request_hash, transaction, attempt_id)
-
-
-def history_statement(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
-    """The statement a history page runs, in the dialect's own form (also for EXPLAIN)."""
-    where, params = _history_filter(db, query)
-    direction = "ASC" if query.ascending else "DESC"
-    order = f"ABS(amount) {direction}, seq {direction}" if query.by_amount else \
-        f"seq {direction}"
-    statement = f"SELECT {_ENTRY_NAMES} FROM entries WHERE {where} ORDER BY {order} LIMIT ?"
-    return db.sql(statement), [*params, query.limit]
-
-
-def _owner(account_id: str | None) -> tuple[str, list[Any]]:
-    """One wallet, or every user's wallet: system accounts are the world outside.
-
-    The users-only clause, also beside one wallet's id, is what lets the
-    planner use the history indexes, which hold users' entries only.
-    """
-    if account_id is None:
-        return USERS_ONLY, []
-    return f"account_id = ? AND {USERS_ONLY}", [account_id]
-
-
-def _after(query: HistoryQuery) -> tuple[str, list[Any]]:
-    """Keyset paging: entries strictly past the cursor in the page's own order."""
-    if query.after_seq is None:
-        return "", []
-    op = ">" if query.ascending else "<"
-    if not query.by_amount:
-        return f"seq {op} ?", [query.after_seq]
-    amount = query.after_amount_minor
-    assert amount is not None, "an amount-sorted cursor carries its amount"
-    # A row comparison, not an OR, lets PostgreSQL seek the amount index to the cursor; the
-    # redundant bound on the amount alone is what SQLite seeks on.
-    return f"(ABS(amount), seq) {op} (?, ?) AND ABS(amount) {op}= ?", \
-        [amount, query.after_seq, amount]
-
-
-def _history_filter(db: Dialect, query: HistoryQuery) -> tuple[str, list[Any]]:
-    owner, params = _owner(query.account_id)
-    clauses: list[str] = [owner]
-    after, after_params = _after(query)
-    if after:
-        clauses.append(after)
-        params.extend(after_params)
-    optional = (
-        ("entry_type = ?", query.entry_type),
-        ("currency = ?", query.currency),
-        ("created_at >= ?", query.created_from and db.timestamp_in(query.created_from)),
-        ("created_at <= ?", query.created_to and db.timestamp_in(query.created_to)),
-    )
-    for clause, value in optional:
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    if query.amount_ranges:
-        ranges, range_params = _amount_ranges(query)
-        clauses.append(ranges)
-        params.extend(range_params)
-    return " AND ".join(clauses), params
-
-
-def _amount_ranges(query: HistoryQuery) -> tuple[str, list[Any]]:
-    """Amount bounds are per currency, since a minor unit means different things in each."""
-    alternatives: list[str] = []
-    params: list[Any] = []
-    for bounds in query.amount_ranges:
-        parts: list[str] = ["currency = ?"]
-        values: list[Any] = [bounds.currency]
-        if bounds.minor_min is not None:
-            parts.append("ABS(amount) >= ?")
-            values.append(bounds.minor_min)
-        if bounds.minor_max is not None:
-            parts.append("ABS(amount) <= ?")
-            values.append(bounds.minor_max)
-        alternatives.append("(" + " AND ".join(parts) + ")")
-        params.extend(values)
-    return "(" + " OR ".join(alternatives) + ")", params
-
-
-def _history_entry(db: Dialect, row: Any) -> HistoryEntry:
-    seq, transaction_id, entry_type, currency, amount, after, counterparty, created, owner = row
-    return HistoryEntry(int(seq), transaction_id, entry_type, currency, abs(int(amount)),
-                        int(after), counterparty, db.timestamp_out(created), owner)
+    if kind in sql_holds.HOLD_KINDS:
+        hold, delta, held, balance = changes[identifier]
+        change = HoldChange(hold, delta, held, balance, moved.get(identifier))
+        return HoldUpdated(identifier, request_hash, change, attempt_id)
+    return TransactionCommitted(identifier, request_hash, moved[identifier], attempt_id)

@@ -24,6 +24,18 @@ _APPEND_ONLY = (
 )
 
 
+# Labels come from the row just inserted; json_each reads the metadata object's pairs.
+_LABEL_ENTRIES = """CREATE TRIGGER entries_labelled AFTER INSERT ON entries
+WHEN NEW.account_id NOT LIKE 'system:%' AND (NEW.reference IS NOT NULL OR NEW.metadata IS NOT NULL)
+BEGIN
+    INSERT INTO entry_labels (entry_seq, owner, name, value)
+        SELECT NEW.seq, NEW.account_id, 'reference', NEW.reference WHERE NEW.reference IS NOT NULL;
+    INSERT INTO entry_labels (entry_seq, owner, name, value)
+        SELECT NEW.seq, NEW.account_id, 'metadata.' || key, value FROM json_each(NEW.metadata)
+        WHERE NEW.metadata IS NOT NULL;
+END"""
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     timestamp_type = "TEXT"
@@ -43,6 +55,30 @@ class SQLiteDialect(Dialect):
         """SQLite has no TRUNCATE: a DELETE without WHERE fires the DELETE trigger too."""
         return [_APPEND_ONLY.format(table=table, action=action)
                 for table in tables for action in ("UPDATE", "DELETE")]
+
+    def widen_check(
+        self, cursor: Cursor, table: str, column: str, old_list: str, new_list: str
+    ) -> None:
+        """SQLite cannot alter a constraint. Its documented way for a CHECK, which changes
+        no stored row, is to edit the table's schema text and bump schema_version, so
+        every connection reloads it; the write lock held here keeps them out meanwhile."""
+        old, new = f"{column} IN ({old_list})", f"{column} IN ({new_list})"
+        cursor.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                       (table,))
+        text = str(cursor.fetchone()[0])
+        assert text.count(old) == 1, f"{table}'s CHECK on {column} is migration 1's"
+        cursor.execute("PRAGMA schema_version")
+        version = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA writable_schema = ON")
+        try:
+            cursor.execute("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
+                           (text.replace(old, new), table))
+            cursor.execute(f"PRAGMA schema_version = {version + 1}")
+        finally:
+            cursor.execute("PRAGMA writable_schema = OFF")
+
+    def label_entries(self) -> list[str]:
+        return [_LABEL_ENTRIES]
 
     def lock_schema(self, cursor: Cursor) -> None:
         """BEGIN IMMEDIATE already holds the one write lock: migrations take turns."""

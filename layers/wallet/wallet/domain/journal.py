@@ -38,16 +38,32 @@ class JournalEntry:
     hash: str | None  # None: written before the chain existed
 
 
-def canonical_bytes(entry: JournalEntry) -> bytes:
-    fields = [entry.transaction_id, entry.account_id, entry.currency, entry.amount_minor,
-              entry.balance_after_minor, entry.entry_type, entry.counterparty, entry.created_at,
-              entry.reference, entry.metadata, entry.hold_id]
+# What a store hashes, in this order: `link(previous, CanonicalFields)`.
+CanonicalFields = tuple[str, str, str, int, int, str, str | None, str, str | None, str | None,
+                        str | None]
+
+
+def canonical_fields(entry: JournalEntry) -> CanonicalFields:
+    return (entry.transaction_id, entry.account_id, entry.currency, entry.amount_minor,
+            entry.balance_after_minor, entry.entry_type, entry.counterparty, entry.created_at,
+            entry.reference, entry.metadata, entry.hold_id)
+
+
+def canonical_bytes(fields: CanonicalFields) -> bytes:
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def link(previous: str, fields: CanonicalFields) -> str:
+    """SHA-256 of the previous hash's 32 bytes followed by the entry's canonical bytes.
+
+    A store writing entries calls this with the fields it is about to store,
+    so it builds no JournalEntry per entry on the write path.
+    """
+    return hashlib.sha256(bytes.fromhex(previous) + canonical_bytes(fields)).hexdigest()
+
+
 def chain_hash(previous: str, entry: JournalEntry) -> str:
-    """SHA-256 of the previous hash's 32 bytes followed by the entry's canonical bytes."""
-    return hashlib.sha256(bytes.fromhex(previous) + canonical_bytes(entry)).hexdigest()
+    return link(previous, canonical_fields(entry))
 
 
 def metadata_text(metadata: tuple[tuple[str, str], ...]) -> str | None:

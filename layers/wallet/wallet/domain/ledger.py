@@ -191,7 +191,7 @@ class Book:
         assert sum(p.amount_minor for p in postings) == 0, "a transaction's postings sum to zero"
         assert all(0 <= p.held_minor <= p.balance_after_minor for p in postings
                    if p.account_id not in SYSTEM_ACCOUNTS), \
-            "a user balance never falls below zero, nor below the money it holds"
+            "a user balance is never negative, nor below the money it holds"
         return postings
 
     def _check(self, debited: str, credited: str, amount: int, currency: str) -> Rejection | None:
