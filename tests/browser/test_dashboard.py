@@ -393,7 +393,7 @@ def test_capturing_part_of_a_hold_and_voiding_another_from_the_panel(
         f"Captured 4.00 USD of {user}'s hold; 6.00 USD went back to available")
     expect(hold_row(page, first["id"])).to_have_count(0)
     capture_row = page.get_by_role("table", name="Live feed").locator(
-        f'tr[data-user-id="{user}"]', has_text="capture")
+        f'tr[data-user-id="{user}"]', has=page.locator("td:nth-child(3)", has_text="capture"))
     expect(capture_row).to_contain_text("4.00")
     expect(capture_row).to_contain_text("first")  # the hold's reference goes with its capture
     expect(balance_cell(page, user)).to_have_text("46.00")

@@ -47,7 +47,7 @@ export function Balances({ state, claims, readBalance }: Props) {
             )}
             {rows.map((row) => (
               <tr key={`${row.userId}|${row.currency}`} data-user-id={row.userId} data-currency={row.currency}>
-                <td>{row.userId}</td>
+                <td className="wallet-id">{row.userId}</td>
                 <td>{row.currency}</td>
                 <td className="num" data-amount="balance">{row.balance}</td>
                 <td className="num" data-amount="available">{row.available}</td>
@@ -56,7 +56,7 @@ export function Balances({ state, claims, readBalance }: Props) {
             ))}
             {empty.map((userId) => (
               <tr key={userId} data-user-id={userId} data-currency="">
-                <td>{userId}</td>
+                <td className="wallet-id">{userId}</td>
                 <td colSpan={4} className="muted">No money in this wallet yet</td>
               </tr>
             ))}
