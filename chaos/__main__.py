@@ -95,6 +95,7 @@ def combined(runs: list[dict[str, Any]], started: datetime) -> dict[str, Any]:
 def summary(run: dict[str, Any]) -> str:
     faults = ", ".join(f"{kind} {count}" for kind, count in run["faults"].items()) or "none"
     violations = sum(run["violation_counts"].values())
+    holds = run["holds"]
     lines = [
         f"  {run['configuration']}: {run['operations']} operations in {run['load_s']} s "
         f"({run['operations_per_s']}/s): {run['acknowledged']} acknowledged, "
@@ -103,6 +104,9 @@ def summary(run: dict[str, Any]) -> str:
         f"  retries {run['retries']}; unknown after the run {run['unknown_after_run']}, "
         f"resolved {run['unknown_resolved']}; websocket events {run['websocket']['events']}",
         f"  answers: {run['answers']}",
+        f"  holds: {holds['placed']} placed, {holds['captured']} captured, {holds['voided']} "
+        f"voided ({holds['raced']} raced); refused {holds['refused']}; "
+        f"final states {holds['ended']}",
         f"  violations: {violations} {run['violation_counts'] or ''}".rstrip(),
     ]
     lines += [f"    {v['check']}: {v['detail'][:300]}" for v in run["violations"][:20]]

@@ -5,19 +5,22 @@ fabricated history with a known violation and see it reported. The clients
 record each operation's answers; after the run the outcome of every
 operation is known (acknowledged or rejected), or it stays unknown, which is
 itself reported. The final state is read over the API (balances, each
-wallet's history), from the websocket (every message received) and straight
-from the database (the journal).
+wallet's history and holds, the audit), from the websocket (every message
+received) and straight from the database (the journal).
 
-A violation names its check and what broke it. The checks:
+A violation names its check and what broke it. The checks on money (those on
+holds are in `hold_checker`):
 
 - `conservation`: per currency, the balances sum to the acknowledged deposits
-  minus the acknowledged payouts;
+  minus the acknowledged payouts and captures (a capture is money leaving);
 - `negative_balance`: no user balance, nor any balance after an entry, is below 0;
 - `missing_from_history` / `duplicated_in_history` / `history_mismatch`: each
-  acknowledged operation is in its wallets' histories exactly once, as sent;
+  acknowledged deposit, payout, transfer and capture is in its wallets'
+  histories exactly once, as sent, with its reference and metadata (a capture
+  as type `capture`, with its `holdId` and its hold's labels);
 - `unexpected_transaction`: nothing else is, and nothing the ledger refused;
-- `key_applied_twice`: one key was answered with two transactions, or twice as
-  the first (not replayed) answer;
+- `key_applied_twice`: one key was answered with two transactions (or holds),
+  twice as the first (not replayed) answer, or both acknowledged and refused;
 - `entries_do_not_sum`: each wallet's history and each journal account sum to
   its balance; in the journal, in order of application, every entry's
   balance follows from the one before, and each transaction's entries sum to 0;
@@ -25,98 +28,41 @@ A violation names its check and what broke it. The checks:
 - `websocket_conflict`: one commit delivered twice with different data;
 - `websocket_mismatch`: a delivered event that history does not hold as sent;
 - `unresolved` and `unexpected_answer`: an outcome still unknown after the run,
-  or an answer a correct wallet never gives to these requests.
+  or an answer a correct wallet never gives to these requests (a 409 is one
+  only for a capture or a void, and only as `hold_not_active`).
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-ACKNOWLEDGED, REJECTED, UNKNOWN = "acknowledged", "rejected", "unknown"
-NO_ANSWER = 0  # a timeout or a dropped connection
-# What a client may see from a correct wallet under faults: a commit, a refusal, pending,
-# too many requests, or unavailable in some form.
-EXPECTED_STATUSES = frozenset({NO_ANSWER, 201, 202, 422, 429, 500, 502, 503, 504})
+from chaos.hold_checker import check_holds
+from chaos.records import (
+    ACKNOWLEDGED,
+    HOLD_NOT_ACTIVE,
+    MONEY_KINDS,
+    NO_ANSWER,
+    UNKNOWN,
+    FinalState,
+    Journal,
+    Operation,
+    Violation,
+    minor,
+)
+
+# What a client may see from a correct wallet under faults besides its operation's
+# acknowledgement and refusals: pending, too many requests, or unavailable in some form.
+UNDECIDED_STATUSES = frozenset({NO_ANSWER, 202, 429, 500, 502, 503, 504})
 DETAILS_PER_CHECK_MAX = 50  # a broken run repeats itself: the first of each kind say enough
 SYSTEM_PREFIX = "system:"
 CREDITS = ("deposit", "transfer_in")
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int  # NO_ANSWER when there was none
-    transaction_id: str | None = None
-    replayed: bool = False  # the answer carried Idempotent-Replayed: true
-    first_hand: bool = True  # a POST's own answer, not a lookup of its Location or id
-
-
-@dataclass
-class Operation:
-    key: str
-    kind: str  # deposit | payout | transfer
-    wallet: str  # the depositee, the payer or the sender
-    currency: str
-    amount_minor: int
-    counterparty: str | None = None  # a transfer's receiver
-    answers: list[Answer] = field(default_factory=list)
-    outcome: str = UNKNOWN
-    transaction_id: str | None = None
-    resolved_after_run: bool = False
-    settled_at_s: float | None = None  # since the load began, when its outcome became known
-
-    def expected_entries(self) -> list[tuple[str, str]]:
-        """(wallet, entry type) for each history entry an acknowledgement implies."""
-        if self.kind == "transfer":
-            assert self.counterparty is not None, "a transfer has a receiver"
-            return [(self.wallet, "transfer_out"), (self.counterparty, "transfer_in")]
-        return [(self.wallet, self.kind)]
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    seq: int
-    transaction_id: str
-    account_id: str
-    currency: str
-    amount_minor: int  # signed: a credit is positive
-    balance_after_minor: int
-
-
-@dataclass(frozen=True)
-class Journal:
-    entries: list[JournalEntry]  # in seq order
-    balances: Mapping[tuple[str, str], int]  # (account, currency) -> minor units
-    committed_ids: set[str]
-
-
-@dataclass
-class FinalState:
-    exponents: Mapping[str, int]  # currency -> minor-unit digits
-    balances: Mapping[tuple[str, str], int]  # (wallet, currency) -> minor units, from the API
-    histories: Mapping[str, list[dict[str, Any]]]  # wallet -> items, oldest first
-    events: list[dict[str, Any]] = field(default_factory=list)  # balanceUpdated messages
-    journal: Journal | None = None
-
-
-@dataclass(frozen=True)
-class Violation:
-    check: str
-    detail: str
-
-
-def minor(amount: str, currency: str, exponents: Mapping[str, int]) -> int:
-    """A decimal string in minor units, exactly; a digit too many is a bug, not a rounding."""
-    scaled = Decimal(amount).scaleb(exponents[currency])
-    assert scaled == scaled.to_integral_value(), f"{amount} {currency} has too many digits"
-    return int(scaled)
+LEAVING = ("payout", "capture")  # money that leaves the wallet for the outside world
 
 
 def check(operations: list[Operation], state: FinalState) -> list[Violation]:
     found = [*answers(operations), *conservation(operations, state),
              *negative_balances(state), *history_matches(operations, state),
-             *entries_sum(state), *websocket(state)]
+             *entries_sum(state), *websocket(state), *check_holds(operations, state)]
     if state.journal is not None:
         found += [*journal_sums(state.journal), *journal_matches(operations, state.journal)]
     return found
@@ -126,31 +72,41 @@ def answers(operations: list[Operation]) -> Iterator[Violation]:
     for op in operations:
         if op.outcome == UNKNOWN:
             yield Violation("unresolved", f"{op.key}: {[a.status for a in op.answers]}")
-        odd = [a.status for a in op.answers if a.status not in EXPECTED_STATUSES]
+        expected = UNDECIDED_STATUSES | {op.acknowledging} | op.refusing
+        odd = [a.status for a in op.answers if a.status not in expected
+               or (a.status == 409 and a.code != HOLD_NOT_ACTIVE)]
         if odd:
-            yield Violation("unexpected_answer", f"{op.key} was answered {odd}")
-        ids = {a.transaction_id for a in op.answers if a.transaction_id}
-        firsts = [a for a in op.answers
-                  if a.first_hand and a.status in (201, 422) and not a.replayed]
-        if len(ids) > 1 or len(firsts) > 1:
-            yield Violation("key_applied_twice", f"{op.key}: transactions {sorted(ids)}, "
-                            f"{len(firsts)} answers not marked as replays")
-        if {201, 422} <= {a.status for a in op.answers}:
-            yield Violation("key_applied_twice", f"{op.key} was both committed and refused")
+            yield Violation("unexpected_answer", f"{op.key} ({op.kind}) was answered {odd}")
+        yield from _applied_once(op)
+
+
+def _applied_once(op: Operation) -> Iterator[Violation]:
+    decided = {op.acknowledging} | op.refusing
+    ids = {a.transaction_id for a in op.answers if a.transaction_id}
+    firsts = [a for a in op.answers if a.first_hand and a.status in decided and not a.replayed]
+    if len(ids) > 1 or len(firsts) > 1:
+        yield Violation("key_applied_twice", f"{op.key}: transactions {sorted(ids)}, "
+                        f"{len(firsts)} answers not marked as replays")
+    statuses = {a.status for a in op.answers}
+    if op.acknowledging in statuses and statuses & op.refusing:
+        yield Violation("key_applied_twice", f"{op.key} was both committed and refused")
 
 
 def conservation(operations: list[Operation], state: FinalState) -> Iterator[Violation]:
     expected: Counter[str] = Counter()
     for op in operations:
-        if op.outcome == ACKNOWLEDGED and op.kind != "transfer":
-            expected[op.currency] += op.amount_minor if op.kind == "deposit" else -op.amount_minor
+        if op.outcome == ACKNOWLEDGED and op.kind in LEAVING:
+            expected[op.currency] -= op.amount_minor
+        elif op.outcome == ACKNOWLEDGED and op.kind == "deposit":
+            expected[op.currency] += op.amount_minor
     held: Counter[str] = Counter()
     for (_, currency), balance in state.balances.items():
         held[currency] += balance
     for currency in sorted(set(expected) | set(held)):
         if expected[currency] != held[currency]:
             yield Violation("conservation", f"{currency}: balances sum to {held[currency]}, "
-                            f"acknowledged deposits minus payouts are {expected[currency]}")
+                            f"acknowledged deposits minus payouts and captures are "
+                            f"{expected[currency]}")
 
 
 def negative_balances(state: FinalState) -> Iterator[Violation]:
@@ -174,9 +130,12 @@ def history_matches(operations: list[Operation], state: FinalState) -> Iterator[
             seen[(wallet, item["id"])].append(item)
     expected: set[tuple[str, str]] = set()
     for op in operations:
-        if op.outcome != ACKNOWLEDGED:
+        if op.outcome != ACKNOWLEDGED or op.kind not in MONEY_KINDS:
             continue
-        assert op.transaction_id is not None, "an acknowledgement names its transaction"
+        if op.transaction_id is None:  # a capture's 201 without its transaction, say
+            yield Violation("unexpected_answer", f"{op.key} was acknowledged without naming "
+                            f"its transaction: {op.answers}")
+            continue
         for wallet, entry_type in op.expected_entries():
             place = (wallet, op.transaction_id)
             expected.add(place)
@@ -195,8 +154,9 @@ def _one_entry(op: Operation, entry_type: str, place: tuple[str, str],
         yield Violation("duplicated_in_history", f"{op.key} ({place[1]}) {len(items)} times "
                         f"in {place[0]}'s")
     item = items[0]
-    sent = (entry_type, op.currency, op.amount_minor)
-    held = (item["type"], item["currency"], minor(item["amount"], item["currency"], exponents))
+    sent = (entry_type, op.currency, op.amount_minor, op.hold_id, op.reference, op.metadata)
+    held = (item["type"], item["currency"], minor(item["amount"], item["currency"], exponents),
+            item.get("holdId"), item.get("reference"), item.get("metadata"))
     if sent != held:
         yield Violation("history_mismatch", f"{op.key}: sent {sent}, history holds {held}")
 
@@ -240,7 +200,8 @@ def journal_sums(journal: Journal) -> Iterator[Violation]:
 
 def journal_matches(operations: list[Operation], journal: Journal) -> Iterator[Violation]:
     acknowledged = {op.transaction_id for op in operations
-                    if op.outcome == ACKNOWLEDGED and op.transaction_id is not None}
+                    if op.outcome == ACKNOWLEDGED and op.kind in MONEY_KINDS
+                    and op.transaction_id is not None}
     for transaction_id in sorted(journal.committed_ids - acknowledged):
         yield Violation("journal_mismatch", f"{transaction_id} committed, never acknowledged")
     for transaction_id in sorted(acknowledged - journal.committed_ids):
@@ -250,6 +211,8 @@ def journal_matches(operations: list[Operation], journal: Journal) -> Iterator[V
 def websocket(state: FinalState) -> Iterator[Violation]:
     delivered: dict[tuple[str, str], dict[str, Any]] = {}
     for event in state.events:
+        if event["event"] != "balanceUpdated":
+            continue  # holdUpdated: see hold_checker.hold_events
         place = (event["userId"], event["transaction"]["id"])
         first = delivered.setdefault(place, event)
         if first != event:

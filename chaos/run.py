@@ -25,10 +25,12 @@ import httpx
 import jwt
 
 from chaos import observe
-from chaos.checker import ACKNOWLEDGED, REJECTED, UNKNOWN, Operation, check, summarise
-from chaos.clients import FUNDING_MINOR, Callers, Client, Counts, random_operation
+from chaos.checker import check, summarise
+from chaos.clients import Callers, Client, Counts
 from chaos.nemesis import GAP_S, Nemesis
+from chaos.operations import FUNDING_MINOR, random_operations
 from chaos.processes import until
+from chaos.records import ACKNOWLEDGED, HOLD_KINDS, REJECTED, UNKNOWN, FinalState, Operation
 from chaos.stacks import Embedded, Services
 
 CURRENCIES = ["USD", "JPY"]  # two exponents (2 and 0): conservation is checked per currency
@@ -103,6 +105,8 @@ async def _exercise(stack: Services | Embedded, settings: Settings,
         "answers": {str(status or "none"): n for status, n in sorted(counts.answers.items())},
         "faults": dict(sorted(nemesis.faults.items())), "fault_log": nemesis.log,
         f"settled_per_{TIMELINE_STEP_S}_s": timeline(operations, TIMELINE_STEP_S),
+        "by_kind": dict(sorted(Counter(op.kind for op in operations).items())),
+        "holds": hold_figures(operations, state),
         "websocket": {"events": len(state.events), "connections": [
             listener.connections for listener in listeners]},
         "violation_counts": dict(by_check), "violations": details,
@@ -132,11 +136,30 @@ async def _client_loop(client: Client, operations: list[Operation], prefix: str,
     for number in range(OPERATIONS_PER_CLIENT_MAX):
         if time.monotonic() >= until_s:
             return
-        op = random_operation(rng, f"{prefix}-{number}", wallets, CURRENCIES)
-        operations.append(op)
-        await client.perform(op)
-        if op.outcome != UNKNOWN:
-            op.settled_at_s = time.monotonic() - loaded
+        batch = random_operations(rng, f"{prefix}-{number}", wallets, CURRENCIES, client.pool)
+        operations.extend(batch)
+        await asyncio.gather(*(_settle(client, op, loaded) for op in batch))
+
+
+async def _settle(client: Client, op: Operation, loaded: float) -> None:
+    await client.perform(op)
+    if op.outcome != UNKNOWN:
+        op.settled_at_s = time.monotonic() - loaded
+
+
+def hold_figures(operations: list[Operation], state: FinalState) -> dict[str, Any]:
+    """What the run did with holds: requests acknowledged and refused, and how holds ended."""
+    told = Counter(op.kind for op in operations if op.kind in HOLD_KINDS
+                   and op.outcome == ACKNOWLEDGED)
+    refused = Counter(f"{op.kind} {answer.code}" for op in operations if op.kind in HOLD_KINDS
+                      and op.outcome == REJECTED for answer in op.answers[-1:])
+    ended = Counter(hold["status"] for hold in state.holds.values())
+    ended["captured_partly"] = sum(hold["status"] == "captured" and
+                                   hold["capturedAmount"] != hold["amount"]
+                                   for hold in state.holds.values())
+    return {"placed": told["hold"], "captured": told["capture"], "voided": told["void"],
+            "raced": sum(op.key.endswith("-race") for op in operations),
+            "refused": dict(sorted(refused.items())), "ended": dict(sorted(ended.items()))}
 
 
 def timeline(operations: list[Operation], step_s: float) -> list[int]:

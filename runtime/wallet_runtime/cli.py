@@ -1,6 +1,7 @@
-"""The `wallet` command: serve, services, bridge, token, migrate."""
+"""The `wallet` command: serve, services, bridge, token, migrate, verify."""
 
 import argparse
+import json
 import os
 import sys
 
@@ -9,6 +10,7 @@ from wallet.adapters.jwt_tokens import JwtTokens
 from wallet.config import PROCESS_ROLES, Config, ConfigError
 from wallet.domain.access import ROLES, USER_ID, Principal
 from wallet.domain.errors import Unavailable
+from wallet.service_layer.audit import verify_journal
 
 TOKEN_TTL_S_MAX = 30 * 24 * 3600
 
@@ -81,6 +83,25 @@ def _migrate(config: Config, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(config: Config, arguments: argparse.Namespace) -> int:
+    """The report as JSON on stdout; exits 1 when it names a problem, 2 when it cannot run.
+
+    It only reads: it never migrates, so a read-only database role can run it."""
+    if arguments.user_id is not None and not USER_ID.fullmatch(arguments.user_id):
+        print("--user-id must be 1 to 64 of A-Z a-z 0-9 _ . @ -", file=sys.stderr)
+        return 2
+    store = bootstrap.open_store(config)
+    try:
+        report = verify_journal(store, arguments.user_id)
+    except Unavailable as error:
+        print(f"cannot read the journal: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(json.dumps(report.to_json(), indent=2))
+    return 0 if report.clean else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wallet", description="The virtual wallet.")
     commands = parser.add_subparsers(required=True, metavar="command")
@@ -105,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=_migrate)
+    verify = commands.add_parser(
+        "verify", help="recompute the journal's hash chains and sums; exit 1 on any problem")
+    verify.add_argument("--user-id", default=None, metavar="ID",
+                        help="check this wallet's accounts only (default: every account)")
+    verify.set_defaults(run=_verify)
     return parser
 
 

@@ -4,9 +4,10 @@
 the config names, the embedded ones by default. The other roles split it, as
 a real deployment does: `gateway` answers the HTTP API and serves the
 dashboard with its websocket, `consumer` applies the command log to the
-ledger, `relay` is a websocket server alone. Each prints where it listens
-once ready, and on SIGINT or SIGTERM stops taking work, lets the consumer
-finish its batch (bounded), and closes.
+ledger and, as `all` does, sweeps due holds into the log every second; `relay`
+is a websocket server alone. Each prints where it listens once ready, and on
+SIGINT or SIGTERM stops taking work, lets the consumer finish its batch
+(bounded), and closes.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from wallet_runtime.dashboard import Dashboard, find_dashboard
 from wallet_runtime.edge import Edge, EdgeLimits, EdgeRunner
 from wallet_runtime.functions import (
     CONSUMER,
+    Handler,
     functions_dir,
     load_actions,
     load_handlers,
@@ -37,6 +39,7 @@ from wallet_runtime.process_limits import (
 )
 from wallet_runtime.server import API, WEBSOCKETS, LocalRuntime
 from wallet_runtime.sockets import Sockets
+from wallet_runtime.sweeper import SweepLoop
 
 BANNER_TOKEN_TTL_S = 12 * 3600
 DRAIN_TIMEOUT_S = 10
@@ -74,12 +77,8 @@ def serve(config: Config, role: str = "all") -> None:
     bootstrap.install(container)
     handlers = load_handlers(functions_dir())
     executor = ThreadPoolExecutor(config.handler_threads, thread_name_prefix="handler")
-    poller = None
-    if role in CONSUMING_ROLES:
-        poller = Poller(container.source, handlers[CONSUMER], config.batch_size_max,
-                        container.dead_letters)
-        container.metrics.watch_lag(container.source.lag)
-        poller.start()
+    poller, sweeps = start_consuming(container, handlers[CONSUMER]) if role in CONSUMING_ROLES \
+        else (None, None)
     built = find_dashboard(functions_dir().parent)
     dashboard = Dashboard(built) if built is not None else None
     runtime = LocalRuntime(container, handlers, load_actions(functions_dir()), executor, sockets,
@@ -87,11 +86,27 @@ def serve(config: Config, role: str = "all") -> None:
     try:
         asyncio.run(_listen(runtime, config, role))
     finally:
+        if sweeps is not None:
+            sweeps.stop()  # first: its expiries then reach the log the poller drains
         if poller is not None:
             poller.stop(DRAIN_TIMEOUT_S)
         executor.shutdown(wait=False, cancel_futures=True)
         container.close()
         bootstrap.install(None)
+
+
+def start_consuming(
+    container: bootstrap.Container, consumer: Handler
+) -> tuple[Poller, SweepLoop]:
+    """The poller that feeds the consumer, and the sweeper that asks for due holds' expiry:
+    a wallet with no other traffic still sees its holds expire."""
+    poller = Poller(container.source, consumer, container.config.batch_size_max,
+                    container.dead_letters)
+    container.metrics.watch_lag(container.source.lag)
+    poller.start()
+    sweeps = SweepLoop(container.sweep_holds)
+    sweeps.start()
+    return poller, sweeps
 
 
 async def _listen(runtime: LocalRuntime, config: Config, role: str) -> None:

@@ -268,10 +268,3 @@ def test_a_balance_as_of_a_future_instant_is_400(call: Call) -> None:
     status, body = call("balance", ALICE, path={"userId": "alice"},
                         query={"at": "2999-01-01T00:00:00Z"})
     assert (status, body["error"]["field"]) == (400, "at")
-
-
-def test_only_operators_verify_the_journal(call: Call) -> None:
-    assert call("audit_verify", ALICE)[0] == 403
-    assert call("audit_verify", None)[0] == 401
-    status, report = call("audit_verify", OPERATOR, query={"userId": "alice"})
-    assert status == 200 and report["problems"] == []

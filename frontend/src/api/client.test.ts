@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { WalletApi } from './client'
 import { ApiError, NetworkError, StillPendingError } from './errors'
-import { CURRENCIES_BODY } from '../test/fixtures'
+import { CURRENCIES_BODY, hold } from '../test/fixtures'
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error
 
@@ -103,5 +103,62 @@ describe('WalletApi', () => {
     const page = await client.history('/wallet/history/a%40b', new URLSearchParams({ limit: '5' }))
     expect(calls[0].url).toBe('/wallet/history/a%40b?limit=5')
     expect(page).toEqual({ items: [{ ...good, userId: 'a@b' }], nextCursor: 'abc' })
+  })
+
+  it('reads balances with available and held, and as of an instant', async () => {
+    const body = { userId: 'a', currency: 'USD', balance: '5.00', balances: { USD: '5.00' }, available: '3.00', held: '2.00',
+      availableBalances: { USD: '3.00' }, heldBalances: { USD: '2.00' }, at: '2026-11-25T10:00:00.000000Z' }
+    const { client, calls } = api([{ status: 200, body }, { status: 200, body: { userId: 'a', currency: 'USD', balance: '0.00', balances: {} } }])
+    await expect(client.balance('a b', undefined, '2026-11-25T10:00:00.000Z')).resolves.toEqual({
+      userId: 'a', currency: 'USD', balance: '5.00', balances: { USD: '5.00' },
+      availableBalances: { USD: '3.00' }, heldBalances: { USD: '2.00' }, at: '2026-11-25T10:00:00.000000Z',
+    })
+    expect(calls[0].url).toBe('/wallet/balance/a%20b?at=2026-11-25T10%3A00%3A00.000Z')
+    // A server that predates holds: the maps are empty, nothing is made up.
+    await expect(client.balance('a')).resolves.toMatchObject({ availableBalances: {}, heldBalances: {} })
+    expect(calls[1].url).toBe('/wallet/balance/a')
+  })
+
+  it('places, captures and voids holds with an Idempotency-Key each', async () => {
+    const placed = hold({ id: 'h/1' })
+    const captured = { ...placed, status: 'captured', capturedAmount: '4.00' }
+    const transaction = { ...committed, type: 'capture', holdId: 'h/1' }
+    const { client, calls } = api([
+      { status: 201, body: placed },
+      { status: 201, body: { hold: captured, transaction } },
+      { status: 200, body: { ...placed, status: 'voided' } },
+      { status: 201, body: { hold: captured, transaction } },
+    ])
+    await expect(client.placeHold({ userId: 'alice', amount: '10', metadata: { k: 'v' } }, 'k1')).resolves.toEqual(placed)
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({ userId: 'alice', amount: '10', metadata: { k: 'v' } })
+    await expect(client.captureHold('h/1', '4.00', 'k2')).resolves.toEqual({ hold: captured, transaction })
+    expect(calls[1].url).toBe('/wallet/holds/h%2F1/capture')
+    expect(JSON.parse(String(calls[1].init.body))).toEqual({ amount: '4.00' })
+    await expect(client.voidHold('h/1', 'k3')).resolves.toMatchObject({ status: 'voided' })
+    expect(calls[2].url).toBe('/wallet/holds/h%2F1/void')
+    await client.captureHold('h/1', null, 'k4')
+    expect(JSON.parse(String(calls[3].init.body))).toEqual({})
+    expect(calls.map((c) => (c.init.headers as Record<string, string>)['Idempotency-Key'])).toEqual(['k1', 'k2', 'k3', 'k4'])
+  })
+
+  it('follows a hold write\'s 202 until it is done, with the write\'s own status for a rejection', async () => {
+    const placed = hold({ id: 'h2' })
+    const { client } = api([
+      { status: 202, body: { id: 'h2', status: 'pending' }, headers: { Location: '/wallet/transactions/h2' } },
+      { status: 200, body: { id: 'h2', status: 'pending' } },
+      { status: 200, body: placed },
+      { status: 202, body: { id: 'c1', status: 'pending' } },
+      { status: 200, body: { id: 'c1', status: 'rejected', error: { code: 'hold_not_active', message: 'voided' } } },
+    ])
+    await expect(client.placeHold({ userId: 'alice', amount: '10' }, 'k')).resolves.toEqual(placed)
+    await expect(client.captureHold('h2', null, 'k')).rejects.toMatchObject({ status: 409, code: 'hold_not_active' })
+  })
+
+  it('reads pages of holds, dropping malformed ones', async () => {
+    const good = hold({ id: 'g' })
+    const { client, calls } = api([{ status: 200, body: { items: [good, { id: 'bad' }], nextCursor: null } }, { status: 200, body: good }])
+    await expect(client.holds(new URLSearchParams({ status: 'held' }))).resolves.toEqual({ items: [good], nextCursor: null })
+    expect(calls[0].url).toBe('/wallet/holds?status=held')
+    await expect(client.hold('g')).resolves.toEqual(good)
   })
 })

@@ -4,13 +4,16 @@
 
 import { ApiError, NetworkError, StillPendingError, errorBodyOf } from './errors'
 import { currencyTableOf, type CurrencyTable } from '../state/currencies'
-import { isHistoryItem } from './messages'
-import type { BalanceResponse, HistoryItem, HistoryPage, Transaction } from './types'
+import { holdOf, isHistoryItem, labelsOf } from './messages'
+import type { BalanceResponse, Capture, Hold, HistoryItem, HistoryPage, HoldPage, Transaction, WriteBody } from './types'
 
 /** How long a write that was answered 202 is polled before we stop waiting. */
 export const PENDING_POLL_MAX_MS = 30_000
 /** Poll delays after a 202: quick at first (most commits land fast), then every second. */
 export const PENDING_POLL_DELAYS_MS = [250, 500, 1_000] as const
+
+/** A 202's poll answer turned into the write's result, or null while it is still pending. */
+type Finished<T> = (json: unknown) => T | null
 
 export interface ApiOptions {
   getToken: () => string | null
@@ -68,10 +71,21 @@ export class WalletApi {
     return { status: response.status, json, headers: response.headers }
   }
 
-  async balance(userId: string, signal?: AbortSignal): Promise<BalanceResponse> {
-    const { json } = await this.send('GET', `/wallet/balance/${encodeURIComponent(userId)}`, { signal })
-    const body = json as BalanceResponse
-    return { userId: body.userId ?? userId, currency: body.currency, balance: body.balance, balances: body.balances ?? {} }
+  /** A wallet's balances now, or as they stood at the instant `at` (ISO 8601). */
+  async balance(userId: string, signal?: AbortSignal, at?: string): Promise<BalanceResponse> {
+    const query = at === undefined ? '' : `?${new URLSearchParams({ at }).toString()}`
+    const { json } = await this.send('GET', `/wallet/balance/${encodeURIComponent(userId)}${query}`, { signal })
+    const body = json as Partial<BalanceResponse>
+    return {
+      userId: body.userId ?? userId,
+      currency: body.currency ?? '',
+      balance: body.balance ?? '',
+      balances: body.balances ?? {},
+      // A server that predates holds sends neither map: nothing is assumed about them.
+      availableBalances: body.availableBalances ?? {},
+      heldBalances: body.heldBalances ?? {},
+      ...(typeof body.at === 'string' ? { at: body.at } : {}),
+    }
   }
 
   /**
@@ -97,9 +111,28 @@ export class WalletApi {
       const item = pathUser !== undefined && typeof raw === 'object' && raw !== null && !('userId' in raw)
         ? { ...raw, userId: pathUser }
         : raw
-      if (isHistoryItem(item)) items.push(item)
+      // Labels are re-read so that only well-formed ones reach the page.
+      if (isHistoryItem(item)) {
+        const { reference: _r, metadata: _m, ...rest } = item
+        items.push({ ...rest, ...labelsOf(item as unknown as Record<string, unknown>) })
+      }
     }
     return { items, nextCursor: typeof body.nextCursor === 'string' ? body.nextCursor : null }
+  }
+
+  /** One page of holds, newest first: `GET /wallet/holds?userId=&status=&limit=&cursor=`. */
+  async holds(params: URLSearchParams, signal?: AbortSignal): Promise<HoldPage> {
+    const { json } = await this.send('GET', `/wallet/holds?${params.toString()}`, { signal })
+    const body = (json ?? {}) as { items?: unknown[]; nextCursor?: unknown }
+    const items = (body.items ?? []).map(holdOf).filter((hold): hold is Hold => hold !== null)
+    return { items, nextCursor: typeof body.nextCursor === 'string' ? body.nextCursor : null }
+  }
+
+  async hold(id: string, signal?: AbortSignal): Promise<Hold> {
+    const { json } = await this.send('GET', `/wallet/holds/${encodeURIComponent(id)}`, { signal })
+    const hold = holdOf(json)
+    if (hold === null) throw new Error('the server answered something that is not a hold')
+    return hold
   }
 
   /**
@@ -107,15 +140,38 @@ export class WalletApi {
    * following a 202 until it commits; rejects with ApiError for a refusal
    * (including a rejection found while polling) or StillPendingError.
    */
-  async write(path: string, body: Record<string, string>, idempotencyKey: string): Promise<Transaction> {
-    const answer = await this.send('POST', path, { body, headers: { 'Idempotency-Key': idempotencyKey } })
-    if (answer.status !== 202) return answer.json as Transaction
-    const pending = answer.json as { id: string }
-    const location = answer.headers.get('Location') ?? `/wallet/transactions/${encodeURIComponent(pending.id)}`
-    return this.pollUntilDone(location, pending.id)
+  async write(path: string, body: WriteBody, idempotencyKey: string): Promise<Transaction> {
+    return this.post(path, body, idempotencyKey, committedTransaction)
   }
 
-  private async pollUntilDone(location: string, id: string): Promise<Transaction> {
+  /** POST /wallet/holds: resolves with the Hold placed (status held). */
+  async placeHold(body: WriteBody, idempotencyKey: string): Promise<Hold> {
+    return this.post('/wallet/holds', body, idempotencyKey, finishedHold)
+  }
+
+  /** Captures the whole hold, or `amount` of it; the rest goes back to available. */
+  async captureHold(id: string, amount: string | null, idempotencyKey: string): Promise<Capture> {
+    const body: WriteBody = amount === null ? {} : { amount }
+    return this.post(`/wallet/holds/${encodeURIComponent(id)}/capture`, body, idempotencyKey, finishedCapture)
+  }
+
+  async voidHold(id: string, idempotencyKey: string): Promise<Hold> {
+    return this.post(`/wallet/holds/${encodeURIComponent(id)}/void`, {}, idempotencyKey, finishedHold)
+  }
+
+  private async post<T>(path: string, body: WriteBody, idempotencyKey: string, finished: Finished<T>): Promise<T> {
+    const answer = await this.send('POST', path, { body, headers: { 'Idempotency-Key': idempotencyKey } })
+    if (answer.status !== 202) {
+      const result = finished(answer.json)
+      if (result === null) throw new Error(`the server's answer to ${path} is not what it documents`)
+      return result
+    }
+    const pending = answer.json as { id: string }
+    const location = answer.headers.get('Location') ?? `/wallet/transactions/${encodeURIComponent(pending.id)}`
+    return this.pollUntilDone(location, pending.id, finished)
+  }
+
+  private async pollUntilDone<T>(location: string, id: string, finished: Finished<T>): Promise<T> {
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
     let waited = 0
     for (let attempt = 0; waited < PENDING_POLL_MAX_MS; attempt++) {
@@ -131,9 +187,33 @@ export class WalletApi {
         throw error
       }
       const body = answer.json as { status?: string; error?: unknown }
-      if (body?.status === 'committed') return answer.json as Transaction
-      if (body?.status === 'rejected') throw new ApiError(422, errorBodyOf(422, { error: body.error }))
+      if (body?.status === 'rejected') {
+        const error = errorBodyOf(422, { error: body.error })
+        // What the write itself would have answered for this code.
+        throw new ApiError(REJECTION_STATUS[error.code] ?? 422, error)
+      }
+      const result = body?.status === 'pending' ? null : finished(answer.json)
+      if (result !== null) return result
     }
     throw new StillPendingError(id)
   }
+}
+
+/** Rejections found by polling that are not 422 when the write answers them itself. */
+const REJECTION_STATUS: Readonly<Record<string, number>> = { hold_not_active: 409 }
+
+function committedTransaction(json: unknown): Transaction | null {
+  const body = json as { status?: unknown } | null
+  return body?.status === 'committed' ? (json as Transaction) : null
+}
+
+function finishedHold(json: unknown): Hold | null {
+  return holdOf(json)
+}
+
+function finishedCapture(json: unknown): Capture | null {
+  const body = json as { hold?: unknown; transaction?: unknown } | null
+  const hold = holdOf(body?.hold)
+  const transaction = committedTransaction(body?.transaction ?? null)
+  return hold === null || transaction === null ? null : { hold, transaction }
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RECONNECT_BASE_MS } from '../state/backoff'
-import { item } from '../test/fixtures'
+import { hold, holdEvent, item } from '../test/fixtures'
 import {
   BATCH_INTERVAL_MS, LiveSocket, PING_INTERVAL_MS, PONG_TIMEOUT_MS, webSocketUrl, type ConnectionState, type SocketLike,
 } from './liveSocket'
@@ -28,7 +28,7 @@ function setup(tokenAccepted = async () => true) {
   const onTokenRefused = vi.fn()
   const live = new LiveSocket({
     url: 'ws://host/ws?token=T',
-    onItems: (items) => batches.push(items.map((i) => i.id)),
+    onEvents: (events) => batches.push(events.map((e) => (e.event === 'balanceUpdated' ? e.transaction.id : e.hold.id))),
     onOpen,
     onState: (s) => states.push(s),
     tokenAccepted,
@@ -64,15 +64,17 @@ describe('LiveSocket', () => {
     expect(t.onOpen).toHaveBeenCalledTimes(1)
   })
 
-  it('batches balanceUpdated events and ignores other frames', async () => {
+  it('batches balanceUpdated and holdUpdated events in order and ignores other frames', async () => {
     const t = setup()
     t.live.start()
     t.last().open()
     for (const id of ['a', 'b']) t.last().receive({ event: 'balanceUpdated', userId: 'alice', currency: 'USD', balance: '1.00', transaction: item({ id }) })
+    t.last().receive(holdEvent(hold({ id: 'h' }), '1.00', '0.50'))
     t.last().receive({ event: 'pong' })
+    t.last().receive({ event: 'holdUpdated', hold: { id: 'broken' } })
     expect(t.batches).toEqual([])
     await vi.advanceTimersByTimeAsync(BATCH_INTERVAL_MS)
-    expect(t.batches).toEqual([['a', 'b']])
+    expect(t.batches).toEqual([['a', 'b', 'h']])
   })
 
   it('reconnects with growing delays and calls onOpen again (time to catch up)', async () => {

@@ -1,4 +1,4 @@
-// The websocket of balanceUpdated events, kept alive on its own:
+// The websocket of balanceUpdated and holdUpdated events, kept alive on its own:
 // - reconnects after any drop with capped, jittered exponential backoff;
 // - pings every PING_INTERVAL_MS and treats a missing answer as a dead link
 //   (a half-open TCP connection can otherwise look "open" for minutes);
@@ -9,7 +9,7 @@
 //   costs a few renders, not thousands.
 // Catch-up after a reconnect is the owner's job, started from onOpen.
 
-import type { HistoryItem } from './types'
+import type { LiveEvent } from './types'
 import { parseServerMessage } from './messages'
 import { backoffDelay } from '../state/backoff'
 
@@ -37,7 +37,7 @@ export interface SocketLike {
 
 export interface LiveSocketOptions {
   url: string
-  onItems: (items: HistoryItem[]) => void
+  onEvents: (events: LiveEvent[]) => void
   /** After every successful open, first and later: time to catch up and refresh. */
   onOpen: () => void
   onState: (state: ConnectionState) => void
@@ -62,7 +62,7 @@ export class LiveSocket {
   private attempt = 0
   private stopped = true
   private online = true
-  private queue: HistoryItem[] = []
+  private queue: LiveEvent[] = []
   private timers = {
     retry: undefined as ReturnType<typeof setTimeout> | undefined,
     connect: undefined as ReturnType<typeof setTimeout> | undefined,
@@ -162,7 +162,7 @@ export class LiveSocket {
       clearTimeout(this.timers.pong)
       this.timers.pong = undefined
       const message = parseServerMessage(event.data)
-      if (message?.event === 'balanceUpdated') this.enqueue(message.transaction)
+      if (message?.event === 'balanceUpdated' || message?.event === 'holdUpdated') this.enqueue(message)
     }
     socket.onclose = fail
     socket.onerror = fail
@@ -209,8 +209,8 @@ export class LiveSocket {
     }
   }
 
-  private enqueue(item: HistoryItem): void {
-    this.queue.push(item)
+  private enqueue(event: LiveEvent): void {
+    this.queue.push(event)
     if (this.timers.flush === undefined) this.timers.flush = setTimeout(() => this.flush(), BATCH_INTERVAL_MS)
   }
 
@@ -218,8 +218,8 @@ export class LiveSocket {
     clearTimeout(this.timers.flush)
     this.timers.flush = undefined
     if (this.queue.length === 0) return
-    const items = this.queue
+    const events = this.queue
     this.queue = []
-    this.options.onItems(items)
+    this.options.onEvents(events)
   }
 }

@@ -1,11 +1,15 @@
 // Websocket messages are checked before use: a malformed frame is ignored
 // rather than allowed to put `undefined` into the feed or the balances.
 
-import type { HistoryItem, ServerMessage } from './types'
-import { ENTRY_TYPES } from './types'
+import type { Hold, HistoryItem, Labels, ServerMessage } from './types'
+import { ENTRY_TYPES, HOLD_STATUSES } from './types'
 
 function isString(value: unknown): value is string {
   return typeof value === 'string'
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 export function parseServerMessage(data: unknown): ServerMessage | null {
@@ -16,14 +20,14 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
   } catch {
     return null
   }
-  if (typeof json !== 'object' || json === null) return null
-  const message = json as Record<string, unknown>
-  if (message.event === 'pong') return { event: 'pong' }
-  if (message.event !== 'balanceUpdated') return { event: 'other', raw: json }
-  const { userId, currency, balance, transaction } = message
+  if (!isObject(json)) return null
+  if (json.event === 'pong') return { event: 'pong' }
+  if (json.event === 'holdUpdated') return holdUpdated(json)
+  if (json.event !== 'balanceUpdated') return { event: 'other', raw: json }
+  const { userId, currency, balance, held, transaction } = json
   if (!isString(userId) || !isString(currency) || !isString(balance)) return null
-  if (typeof transaction !== 'object' || transaction === null) return null
-  const tx = transaction as Record<string, unknown>
+  if (!isObject(transaction)) return null
+  const tx = transaction
   if (!isString(tx.id) || !isString(tx.amount) || !isString(tx.createdAt)) return null
   if (!isString(tx.type) || !(ENTRY_TYPES as readonly string[]).includes(tx.type)) return null
   const item: HistoryItem = {
@@ -37,8 +41,47 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
     status: isString(tx.status) ? tx.status : 'committed',
     createdAt: tx.createdAt,
     ...(isString(tx.counterparty) ? { counterparty: tx.counterparty } : {}),
+    ...(isString(tx.holdId) ? { holdId: tx.holdId } : {}),
+    ...labelsOf(tx),
   }
-  return { event: 'balanceUpdated', userId, currency, balance, transaction: item }
+  return { event: 'balanceUpdated', userId, currency, balance, ...(isString(held) ? { held } : {}), transaction: item }
+}
+
+function holdUpdated(message: Record<string, unknown>): ServerMessage | null {
+  const hold = holdOf(message.hold)
+  const { balance, held } = message
+  if (hold === null || !isString(balance) || !isString(held)) return null
+  return { event: 'holdUpdated', hold, userId: hold.userId, currency: hold.currency, balance, held }
+}
+
+/** A Hold as the API writes it, or null when a required field is missing or mistyped. */
+export function holdOf(value: unknown): Hold | null {
+  if (!isObject(value)) return null
+  const { id, userId, amount, currency, status, capturedAmount, expiresAt, createdAt, updatedAt } = value
+  const required = [id, userId, amount, currency, capturedAmount, expiresAt, createdAt]
+  if (!required.every(isString) || !isString(status) || !(HOLD_STATUSES as readonly string[]).includes(status)) return null
+  return {
+    id: id as string,
+    userId: userId as string,
+    amount: amount as string,
+    currency: currency as string,
+    status: status as Hold['status'],
+    capturedAmount: capturedAmount as string,
+    expiresAt: expiresAt as string,
+    createdAt: createdAt as string,
+    // A hold that never changed was last updated when it was made.
+    updatedAt: isString(updatedAt) ? updatedAt : (createdAt as string),
+    ...labelsOf(value),
+  }
+}
+
+/** A reference and metadata, kept only when well formed (metadata values are strings). */
+export function labelsOf(value: Record<string, unknown>): Labels {
+  const labels: { reference?: string; metadata?: Record<string, string> } = {}
+  if (isString(value.reference)) labels.reference = value.reference
+  const metadata = value.metadata
+  if (isObject(metadata) && Object.values(metadata).every(isString)) labels.metadata = { ...(metadata as Record<string, string>) }
+  return labels
 }
 
 export function isHistoryItem(value: unknown): value is HistoryItem {

@@ -1,13 +1,14 @@
 import { useEffect, useId, useMemo, useState } from 'react'
 import type { WalletApi } from '../api/client'
 import type { HistoryItem } from '../api/types'
-import { BALANCE_SERIES_LIMIT, balanceSeries, extent, fraction } from '../state/charts'
+import { BALANCE_SERIES_LIMIT, balanceSeries, chartSelection, extent, fraction, type ChartPick } from '../state/charts'
 import { resolveCurrency, type CurrencyTable } from '../state/currencies'
 import { describeError } from '../state/errorText'
 import type { LiveState } from '../state/live'
 import { formatMinor } from '../state/money'
-import { formatDateTime } from '../state/time'
+import { formatDateTime, toMillis } from '../state/time'
 import type { Claims } from '../state/token'
+import { AsOfBalances } from './AsOfBalances'
 import { Section } from './Section'
 
 const WIDTH = 400
@@ -26,18 +27,15 @@ type Load = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; items: His
 
 export function BalanceChart({ api, claims, state, currencies: table }: Props) {
   const id = useId()
-  const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
-  const [picked, setPicked] = useState<string>(claims.role === 'user' ? claims.sub : '')
-  const wallet = wallets.includes(picked) ? picked : (wallets[0] ?? '')
-  // Hold on to the first wallet shown, so the chart does not jump when a wallet
+  const [picked, setPicked] = useState<ChartPick>({ wallet: claims.role === 'user' ? claims.sub : '', currency: '' })
+  const { wallets, wallet, currencies: codes, currency, hold } = chartSelection(state, claims, picked)
+  // Hold on to the first choice shown, so the chart does not jump when a wallet
   // whose id sorts earlier appears later.
+  const holdWallet = hold?.wallet
+  const holdCurrency = hold?.currency
   useEffect(() => {
-    if (picked === '' && wallet !== '') setPicked(wallet)
-  }, [picked, wallet])
-  const held = Object.keys(state.balances[wallet] ?? {}).sort()
-  const [pickedCurrency, setPickedCurrency] = useState('')
-  const fallback = pickedCurrency || (table?.defaultCode ?? '')
-  const currency = held.includes(pickedCurrency) ? pickedCurrency : (held[0] ?? fallback)
+    if (holdWallet !== undefined && holdCurrency !== undefined) setPicked({ wallet: holdWallet, currency: holdCurrency })
+  }, [holdWallet, holdCurrency])
   const charted = table === null ? null : resolveCurrency(table, currency)
 
   const [load, setLoad] = useState<Load>({ kind: 'idle' })
@@ -72,6 +70,10 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
     })
   }, [state.feed, wallet, currency])
 
+  // The instant the as-of form answered, marked on the chart when it falls within it.
+  const [asOf, setAsOf] = useState<string | null>(null)
+  const asOfMs = asOf === null ? Number.NaN : toMillis(asOf)
+
   const points = useMemo(
     () => (charted === null ? [] : balanceSeries([...(load.kind === 'ready' ? load.items : []), ...live], wallet, charted)),
     [load, live, wallet, charted],
@@ -95,6 +97,7 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
 
   let emptyText: string | null = null
   if (wallet === '') emptyText = 'No wallets yet'
+  else if (currency === '') emptyText = `No transactions for ${wallet} yet`
   else if (table === null) emptyText = 'Loading currencies…'
   else if (charted === null) emptyText = `${currency} is not a currency this wallet knows`
   else if (load.kind === 'loading' && points.length === 0) emptyText = 'Loading…'
@@ -106,16 +109,16 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
       <div className="inline-controls chart-controls">
         <div className="field">
           <label htmlFor={`${id}-wallet`}>Wallet</label>
-          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked(e.target.value)} disabled={wallets.length === 0}>
+          <select id={`${id}-wallet`} value={wallet} onChange={(e) => setPicked({ wallet: e.target.value, currency: '' })} disabled={wallets.length === 0}>
             {wallets.length === 0 && <option value="">No wallets yet</option>}
             {wallets.map((w) => <option key={w} value={w}>{w}</option>)}
           </select>
         </div>
         <div className="field">
           <label htmlFor={`${id}-currency`}>Chart currency</label>
-          <select id={`${id}-currency`} value={currency} onChange={(e) => setPickedCurrency(e.target.value)} disabled={held.length === 0}>
-            {held.length === 0 && <option value={currency}>{currency}</option>}
-            {held.map((c) => <option key={c} value={c}>{c}</option>)}
+          <select id={`${id}-currency`} value={currency} onChange={(e) => setPicked({ wallet, currency: e.target.value })} disabled={codes.length === 0}>
+            {codes.length === 0 && <option value="">None yet</option>}
+            {codes.map((c) => <option key={c} value={c}>{c}</option>)}
           </select>
         </div>
       </div>
@@ -131,6 +134,11 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
             <text x={WIDTH - PAD.right} y={HEIGHT - 6} className="tick" textAnchor="end">{formatDateTime(new Date(last.ms).toISOString())}</text>
             <path d={path} className="line" />
             <circle cx={x(last.ms)} cy={y(last.minor)} r={3.5} className="dot-last" />
+            {asOfMs >= first.ms && asOfMs <= last.ms && (
+              <line x1={x(asOfMs)} x2={x(asOfMs)} y1={PAD.top} y2={PAD.top + plotH} className="as-of-line">
+                <title>{`as of ${formatDateTime(asOf ?? '')}`}</title>
+              </line>
+            )}
           </>
         )}
         {emptyText && (
@@ -139,6 +147,7 @@ export function BalanceChart({ api, claims, state, currencies: table }: Props) {
       </svg>
       {load.kind === 'error' && <p className="error small">{load.message}</p>}
       {last && <p className="muted small">{`Latest: ${last.balance} ${currency} · ${points.length} point${points.length === 1 ? '' : 's'}`}</p>}
+      <AsOfBalances api={api} wallet={wallet} table={table} onAnswered={setAsOf} />
     </Section>
   )
 }

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react'
 import { describeError } from '../state/errorText'
-import { balanceRows, type LiveState } from '../state/live'
+import { balanceRows, walletsWithoutMoney, type LiveState } from '../state/live'
 import { validateUserId } from '../state/operation'
 import type { Claims } from '../state/token'
 import { Section } from './Section'
@@ -19,7 +19,9 @@ export function Balances({ state, claims, readBalance }: Props) {
   const all = balanceRows(state, isOperator ? undefined : claims.sub)
   // Looked-up wallets stay visible past the display limit.
   const rows = all.filter((row, index) => index < BALANCES_DISPLAY_LIMIT || state.pinned.includes(row.userId))
-  const wallets = new Set(all.map((r) => r.userId)).size
+  // Read from the server but holding nothing: said in words, never as a made-up currency row.
+  const empty = walletsWithoutMoney(state, isOperator ? undefined : claims.sub)
+  const wallets = new Set([...all.map((r) => r.userId), ...empty]).size
 
   return (
     <Section title="Balances" className="area-balances" aside={<span className="muted small">{wallets > 0 ? `${wallets} wallet${wallets === 1 ? '' : 's'}` : ''}</span>}>
@@ -31,24 +33,33 @@ export function Balances({ state, claims, readBalance }: Props) {
               <th scope="col">Wallet</th>
               <th scope="col">Currency</th>
               <th scope="col" className="num">Balance</th>
+              <th scope="col" className="num">Available</th>
+              <th scope="col" className="num">Held</th>
             </tr>
           </thead>
           <tbody>
-            {rows.length === 0 ? (
+            {rows.length === 0 && empty.length === 0 && (
               <tr>
-                <td colSpan={3} className="empty">
+                <td colSpan={5} className="empty">
                   {isOperator ? 'No wallets yet: look one up, or wait for activity.' : 'Loading your balance…'}
                 </td>
               </tr>
-            ) : (
-              rows.map((row) => (
-                <tr key={`${row.userId}|${row.currency}`} data-user-id={row.userId} data-currency={row.currency}>
-                  <td>{row.userId}</td>
-                  <td>{row.currency}</td>
-                  <td className="num">{row.balance}</td>
-                </tr>
-              ))
             )}
+            {rows.map((row) => (
+              <tr key={`${row.userId}|${row.currency}`} data-user-id={row.userId} data-currency={row.currency}>
+                <td className="wallet-id">{row.userId}</td>
+                <td>{row.currency}</td>
+                <td className="num" data-amount="balance">{row.balance}</td>
+                <td className="num" data-amount="available">{row.available}</td>
+                <td className="num" data-amount="held">{row.held}</td>
+              </tr>
+            ))}
+            {empty.map((userId) => (
+              <tr key={userId} data-user-id={userId} data-currency="">
+                <td className="wallet-id">{userId}</td>
+                <td colSpan={4} className="muted">No money in this wallet yet</td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </div>

@@ -11,6 +11,7 @@ import { BalanceChart } from './BalanceChart'
 import { Balances } from './Balances'
 import { Header } from './Header'
 import { History } from './History'
+import { Holds } from './Holds'
 import { LiveFeed } from './LiveFeed'
 import { OperationForm } from './OperationForm'
 import { ThroughputChart } from './ThroughputChart'
@@ -39,7 +40,7 @@ export function Dashboard({ session, onSignOut }: Props) {
   const currencies = useCurrencies(api)
   const table = tableOf(currencies)
   const live = useLiveWallet(api, token, claims, onSignOut, table)
-  const { readBalance, addItems, state } = live
+  const { readBalance, addItems, addHolds, replaceHoldsPage, state } = live
 
   // Leave before the server starts refusing us, with a reason.
   useEffect(() => {
@@ -80,6 +81,10 @@ export function Dashboard({ session, onSignOut }: Props) {
         <ThroughputChart buckets={state.throughput} serverOffsetMs={live.serverOffsetMs} />
         <LiveFeed rows={state.feed} />
         <BalanceChart api={api} claims={claims} state={state} currencies={table} />
+        <Holds
+          api={api} claims={claims} state={state} currencies={currencies} connection={live.connection}
+          addHolds={addHolds} replaceHoldsPage={replaceHoldsPage} addItems={addItems} readBalance={readBalance}
+        />
         <History api={api} claims={claims} onWalletsSeen={onWalletsSeen} lastActivity={state.lastSeen} />
       </main>
     </div>

@@ -7,11 +7,13 @@ import { historyCsv } from '../state/csv'
 import { describeError } from '../state/errorText'
 import {
   CSV_MAX_PAGES, CSV_PAGE_SIZE, HISTORY_PAGE_SIZE, currentCursor, defaultFilters, exportFileName, firstPage,
-  historyParams, historyPath, nextPage, pageNumber, previousPage, validateFilters,
+  hasNewActivity, historyParams, historyPath, nextPage, pageNumber, previousPage, validateFilters,
   type FilterErrors, type HistoryFilters, type Paging,
 } from '../state/historyQuery'
 import { formatDateTime } from '../state/time'
 import type { Claims } from '../state/token'
+import { LabelCells } from './LabelCells'
+import { MetadataFields } from './MetadataFields'
 import { Section } from './Section'
 import { TextField, type TextFieldOptions } from './TextField'
 
@@ -121,7 +123,7 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
   const page = load.kind === 'ready' ? load.page : shown
   const isUser = claims.role === 'user'
 
-  const text = (name: 'user' | 'currency' | 'minAmount' | 'maxAmount', label: string, extra: TextFieldOptions = {}) => (
+  const text = (name: 'user' | 'currency' | 'minAmount' | 'maxAmount' | 'reference', label: string, extra: TextFieldOptions = {}) => (
     <TextField id={`${id}-${name}`} name={name} label={label} value={form[name]} error={errors[name]} onChange={(value) => set(name, value)} {...extra} />
   )
   const date = (name: 'from' | 'to', label: string) => (
@@ -151,6 +153,7 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
             <option value="payout">Payout</option>
             <option value="transfer_in">Transfer in</option>
             <option value="transfer_out">Transfer out</option>
+            <option value="capture">Capture</option>
           </select>
         </div>
         {text('currency', 'Currency', { placeholder: 'any' })}
@@ -172,6 +175,8 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
             <option value="asc">Ascending</option>
           </select>
         </div>
+        {text('reference', 'Reference', { placeholder: 'exact match' })}
+        <MetadataFields id={`${id}-metadata`} pairs={form.metadata} error={errors.metadata} onChange={(pairs) => set('metadata', pairs)} />
         <div className="form-actions filters-actions">
           <button type="submit">Apply filters</button>
           <button type="button" className="secondary" onClick={exportCsv} disabled={exportState.busy}>
@@ -181,7 +186,7 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
       </form>
       <p className={exportState.failed ? 'error small' : 'muted small'} aria-live="polite">{exportState.text}</p>
 
-      {load.kind === 'ready' && lastActivity !== activityAtLoad && (
+      {load.kind === 'ready' && hasNewActivity(lastActivity, activityAtLoad, load.page.items) && (
         <p className="refresh-hint small">
           New transactions were committed since this page loaded.{' '}
           <button type="button" className="link" onClick={() => setPaging((p) => ({ ...p }))}>Refresh</button>
@@ -200,12 +205,14 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
               <th scope="col" className="num">Balance after</th>
               <th scope="col">Counterparty</th>
               <th scope="col">Status</th>
+              <th scope="col">Reference</th>
+              <th scope="col">Metadata</th>
             </tr>
           </thead>
           <tbody>
             {page === null || page.items.length === 0 ? (
               <tr>
-                <td colSpan={8} className="empty">
+                <td colSpan={10} className="empty">
                   {load.kind === 'loading' ? 'Loading…' : load.kind === 'error' ? 'Could not load history.' : 'No matching transactions'}
                 </td>
               </tr>
@@ -218,8 +225,9 @@ export function History({ api, claims, onWalletsSeen, lastActivity }: Props) {
                   <td className="num">{item.amount}</td>
                   <td>{item.currency}</td>
                   <td className="num">{item.balanceAfter}</td>
-                  <td>{item.counterparty ?? ''}</td>
+                  <td title={item.holdId ? `hold: ${item.holdId}` : undefined}>{item.counterparty ?? ''}</td>
                   <td>{item.status}</td>
+                  <LabelCells reference={item.reference} metadata={item.metadata} />
                 </tr>
               ))
             )}

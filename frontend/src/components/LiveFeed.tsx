@@ -1,6 +1,7 @@
 import type { FeedRow } from '../state/live'
 import { formatClock } from '../state/time'
 import { useNow } from '../hooks/useNow'
+import { LabelCells } from './LabelCells'
 import { Section } from './Section'
 
 export function LiveFeed({ rows }: { rows: readonly FeedRow[] }) {
@@ -20,12 +21,14 @@ export function LiveFeed({ rows }: { rows: readonly FeedRow[] }) {
               <th scope="col">Currency</th>
               <th scope="col" className="num">Balance after</th>
               <th scope="col">Status</th>
+              <th scope="col">Reference</th>
+              <th scope="col">Metadata</th>
             </tr>
           </thead>
           <tbody>
             {rows.length === 0 ? (
               <tr>
-                <td colSpan={7} className="empty">No transactions yet</td>
+                <td colSpan={9} className="empty">No transactions yet</td>
               </tr>
             ) : (
               rows.map((row) => (
@@ -37,11 +40,12 @@ export function LiveFeed({ rows }: { rows: readonly FeedRow[] }) {
                 >
                   <td><time dateTime={row.createdAt}>{formatClock(row.createdAt)}</time></td>
                   <td>{row.userId}</td>
-                  <td title={row.counterparty ? `counterparty: ${row.counterparty}` : undefined}>{row.type}</td>
+                  <td title={row.counterparty ? `counterparty: ${row.counterparty}` : row.holdId ? `hold: ${row.holdId}` : undefined}>{row.type}</td>
                   <td className="num">{row.amount}</td>
                   <td>{row.currency}</td>
                   <td className="num">{row.balanceAfter}</td>
                   <td>{row.status}</td>
+                  <LabelCells reference={row.reference} metadata={row.metadata} />
                 </tr>
               ))
             )}

@@ -6,10 +6,11 @@ import type { CurrencyLoad } from '../hooks/useCurrencies'
 import type { CurrencyTable } from '../state/currencies'
 import { describeError, type OperationKind } from '../state/errorText'
 import {
-  fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation,
+  fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation,
   type FieldErrors, type OperationField, type OperationInput, type PendingKey,
 } from '../state/operation'
 import type { Claims } from '../state/token'
+import { MetadataFields } from './MetadataFields'
 import { Section } from './Section'
 import { TextField, type TextFieldOptions } from './TextField'
 
@@ -21,7 +22,7 @@ interface Props {
 }
 
 const FIELD_LABELS: Record<OperationField, string> = {
-  userId: 'User', fromUserId: 'From', toUserId: 'To', amount: 'Amount', currency: 'Currency',
+  userId: 'User', fromUserId: 'From', toUserId: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference', metadata: 'Metadata',
 }
 
 /** The form needs the server's currency table to check an amount; until then it waits. */
@@ -54,6 +55,8 @@ function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
     toUserId: '',
     amount: '',
     currency: table.defaultCode,
+    reference: '',
+    metadata: [],
   })
   const [errors, setErrors] = useState<FieldErrors>({})
   const [failure, setFailure] = useState<string | null>(null)
@@ -102,15 +105,14 @@ function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
       // Only an unknown outcome keeps the key: resubmitting then cannot apply twice.
       if (!outcomeUnknown(error)) pendingKey.current = null
       setFailure(describeError(error, request.context))
-      if (error instanceof ApiError && error.field !== undefined && error.field in FIELD_LABELS) {
-        setErrors({ [error.field]: error.message })
-      }
+      const field = error instanceof ApiError && error.field !== undefined ? formFieldOf(error.field) : undefined
+      if (field !== undefined && field in FIELD_LABELS) setErrors({ [field]: (error as ApiError).message })
     } finally {
       setBusy(false)
     }
   }
 
-  const field = (name: OperationField, label: string, extra: TextFieldOptions = {}) => (
+  const field = (name: Exclude<OperationField, 'metadata'>, label: string, extra: TextFieldOptions = {}) => (
     <TextField id={`${id}-${name}`} name={name} label={label} value={input[name]} error={errors[name]} onChange={(value) => set(name, value)} {...extra} />
   )
 
@@ -139,6 +141,8 @@ function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
           <datalist id={`${id}-codes`}>
             {table.codes.map((code) => <option key={code} value={code} />)}
           </datalist>
+          {field('reference', 'Reference', { placeholder: 'optional' })}
+          <MetadataFields id={`${id}-metadata`} pairs={input.metadata} error={errors.metadata} onChange={(pairs) => set('metadata', pairs)} />
         </div>
         <div className="form-actions">
           <button type="submit" disabled={busy}>Submit</button>

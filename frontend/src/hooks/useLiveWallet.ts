@@ -1,11 +1,11 @@
 // Wires the websocket, catch-up and balance reads to the live state reducer.
-// Components get plain data (state, connection, notice) and two actions.
+// Components get plain data (state, connection, notice) and a few actions.
 
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react'
 import type { WalletApi } from '../api/client'
 import { ApiError } from '../api/errors'
 import { LiveSocket, webSocketUrl, type ConnectionState } from '../api/liveSocket'
-import type { HistoryItem } from '../api/types'
+import type { Hold, HistoryItem } from '../api/types'
 import { CATCH_UP_MAX_PAGES, catchUpFrom, catchUpParams, seedParams, walkPages } from '../state/catchup'
 import type { CurrencyTable } from '../state/currencies'
 import { SIGNED_OUT_MESSAGE, describeError } from '../state/errorText'
@@ -27,6 +27,10 @@ export interface LiveWallet {
   serverOffsetMs: number
   readBalance: (userId: string, pin: boolean) => Promise<void>
   addItems: (items: readonly HistoryItem[]) => void
+  /** Holds read by the holds panel or answered to our own capture or void. */
+  addHolds: (holds: readonly Hold[]) => void
+  /** The holds panel's freshly read first page: holds it should list but does not have ended. */
+  replaceHoldsPage: (holds: readonly Hold[], complete: boolean, onlyUser?: string) => void
 }
 
 export function useLiveWallet(
@@ -57,6 +61,14 @@ export function useLiveWallet(
 
   const addItems = useCallback((items: readonly HistoryItem[]) => {
     if (items.length > 0) dispatch({ type: 'items', items, now: Date.now(), highlight: true })
+  }, [])
+
+  const addHolds = useCallback((holds: readonly Hold[]) => {
+    if (holds.length > 0) dispatch({ type: 'holds', holds })
+  }, [])
+
+  const replaceHoldsPage = useCallback((holds: readonly Hold[], complete: boolean, onlyUser?: string) => {
+    dispatch({ type: 'holdsPage', holds, complete, onlyUser })
   }, [])
 
   useEffect(() => {
@@ -110,16 +122,16 @@ export function useLiveWallet(
 
     const socket = new LiveSocket({
       url: webSocketUrl(window.location, token),
-      onItems: (items) => {
-        // The newest commit just arrived, so its createdAt is about "now" on the
+      onEvents: (events) => {
+        // The newest change just arrived, so its time is about "now" on the
         // server clock; the throughput chart's window is aligned to that clock.
         let newest = Number.NaN
-        for (const item of items) {
-          const ms = toMillis(item.createdAt)
+        for (const event of events) {
+          const ms = toMillis(event.event === 'balanceUpdated' ? event.transaction.createdAt : event.hold.updatedAt)
           if (!Number.isNaN(ms) && !(ms <= newest)) newest = ms // !(ms <= NaN) also replaces the initial NaN
         }
         if (!Number.isNaN(newest)) setServerOffsetMs(newest - Date.now())
-        addItems(items)
+        if (events.length > 0) dispatch({ type: 'events', events, now: Date.now() })
       },
       onOpen: () => {
         // Catch up first, then re-read balances: both go through the same
@@ -160,5 +172,5 @@ export function useLiveWallet(
     }
   }, [api, token, claims, readBalance, addItems])
 
-  return { state, connection, notice, serverOffsetMs, readBalance, addItems }
+  return { state, connection, notice, serverOffsetMs, readBalance, addItems, addHolds, replaceHoldsPage }
 }

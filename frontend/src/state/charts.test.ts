@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { at, currency, item } from '../test/fixtures'
-import { balanceSeries, extent, fraction, niceCeiling, throughputSeries } from './charts'
+import { at, balanceRead, currency, item } from '../test/fixtures'
+import { balanceSeries, chartSelection, extent, fraction, niceCeiling, throughputSeries } from './charts'
+import { applyBalanceRead, applyItems, initialLiveState } from './live'
 import { connectionText } from './connection'
 
 describe('throughputSeries', () => {
@@ -30,6 +31,42 @@ describe('balanceSeries', () => {
     const items = [1, 2, 3, 4].map((s) => item({ id: `i${s}`, createdAt: at(s) }))
     expect(balanceSeries(items, 'alice', currency('USD'), 2).map((p) => p.id)).toEqual(['i3', 'i4'])
     expect(balanceSeries([], 'alice', currency('USD'))).toEqual([])
+  })
+})
+
+describe('chartSelection', () => {
+  const operator = { sub: 'ops', role: 'operator' as const, exp: 1 }
+  const bob = { sub: 'bob', role: 'user' as const, exp: 1 }
+  const none = { wallet: '', currency: '' }
+  const eurDeposit = item({ userId: 'bob', currency: 'EUR', createdAt: at(1) })
+  // What a fresh load looks like: bob's EUR deposits, and a looked-up wallet with no money.
+  const fresh = applyItems(
+    applyBalanceRead(initialLiveState, balanceRead('aaron', {}), 0, true),
+    [eurDeposit], 0, false,
+  )
+
+  it('opens on a wallet and currency that have data, not the first in order', () => {
+    expect(chartSelection(fresh, operator, none)).toMatchObject({ wallet: 'bob', currency: 'EUR' })
+    expect(chartSelection(fresh, operator, none).hold).toEqual({ wallet: 'bob', currency: 'EUR' })
+  })
+
+  it('prefers the wallet and currency of the newest activity', () => {
+    const later = applyItems(fresh, [item({ userId: 'carol', currency: 'JPY', amount: '5', balanceAfter: '5', createdAt: at(2) })], 0, false)
+    expect(chartSelection(later, operator, none)).toMatchObject({ wallet: 'carol', currency: 'JPY' })
+    const both = applyItems(later, [item({ userId: 'carol', currency: 'USD', createdAt: at(3) })], 0, false)
+    expect(chartSelection(both, operator, { wallet: 'carol', currency: '' }).currency).toBe('USD')
+  })
+
+  it('charts no currency before the wallet is known to hold one, rather than the default', () => {
+    const empty = chartSelection(initialLiveState, bob, { wallet: 'bob', currency: '' })
+    expect(empty).toMatchObject({ wallet: 'bob', currency: '', hold: null })
+    const onlyAaron = chartSelection(fresh, { sub: 'aaron', role: 'user', exp: 1 }, { wallet: 'aaron', currency: '' })
+    expect(onlyAaron).toMatchObject({ wallet: 'aaron', currency: '', hold: null })
+  })
+
+  it('keeps what was chosen while it is still there', () => {
+    const later = applyItems(fresh, [item({ userId: 'carol', currency: 'JPY', amount: '5', balanceAfter: '5', createdAt: at(2) })], 0, false)
+    expect(chartSelection(later, operator, { wallet: 'bob', currency: 'EUR' })).toMatchObject({ wallet: 'bob', currency: 'EUR', hold: null })
   })
 })
 

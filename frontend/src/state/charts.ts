@@ -3,8 +3,10 @@
 
 import type { HistoryItem } from '../api/types'
 import type { Currency } from './currencies'
+import type { LiveState } from './live'
 import { mustMinor } from './money'
 import { timeKey, toMillis } from './time'
+import type { Claims } from './token'
 
 export const THROUGHPUT_WINDOW_S = 60
 /** Points kept per balance chart: enough for detail, bounded for long sessions. */
@@ -54,6 +56,45 @@ export function balanceSeries(
   }
   const points = [...byId.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
   return points.slice(Math.max(0, points.length - limit))
+}
+
+/** What the person chose in the balance chart's two lists ('' = nothing yet). */
+export interface ChartPick {
+  wallet: string
+  currency: string
+}
+
+export interface ChartSelection {
+  wallets: string[]
+  wallet: string
+  /** The currencies the shown wallet holds, in code order. */
+  currencies: string[]
+  currency: string
+  /** A choice to remember, so the chart does not jump as more wallets appear; null when none. */
+  hold: ChartPick | null
+}
+
+/**
+ * Which wallet and currency the balance chart shows. Left to itself it opens on
+ * the newest activity it knows of (else the first wallet that holds anything),
+ * in a currency that wallet holds. Taking the first wallet in id order and the
+ * server's default currency opened it on data that did not exist ("No USD
+ * transactions for bob"); a currency is never guessed before one is known.
+ */
+export function chartSelection(state: LiveState, claims: Claims, picked: ChartPick): ChartSelection {
+  const wallets = claims.role === 'user' ? [claims.sub] : Object.keys(state.balances).sort()
+  const currenciesOf = (userId: string) => Object.keys(state.balances[userId] ?? {}).sort()
+  const listed = new Set(wallets)
+  const newest = state.feed.find((row) => listed.has(row.userId))
+  const wallet = listed.has(picked.wallet)
+    ? picked.wallet
+    : (newest?.userId ?? wallets.find((w) => currenciesOf(w).length > 0) ?? wallets[0] ?? '')
+  const currencies = currenciesOf(wallet)
+  const recent = state.feed.find((row) => row.userId === wallet && currencies.includes(row.currency))
+  const currency = currencies.includes(picked.currency) ? picked.currency : (recent?.currency ?? currencies[0] ?? '')
+  // Remembered only once there is something to chart, so an empty first wallet is not kept.
+  const changed = picked.wallet !== wallet || picked.currency !== currency
+  return { wallets, wallet, currencies, currency, hold: currency !== '' && changed ? { wallet, currency } : null }
 }
 
 /** Position of value within [min, max] as a fraction 0..1 (0.5 when the range is empty). */

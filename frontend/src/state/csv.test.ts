@@ -33,11 +33,25 @@ describe('historyCsv', () => {
     ])
     const lines = csv.split('\r\n')
     expect(lines[0]).toBe(CSV_HEADER.join(','))
-    expect(lines[0]).toBe('id,createdAt,userId,type,amount,currency,balanceAfter,counterparty,status')
-    expect(lines[1]).toBe('a,2026-11-25T10:00:00.000001Z,alice,deposit,10.00,USD,10.00,,committed')
-    expect(lines[2]).toBe('b,2026-11-25T10:00:00.000000Z,bob,transfer_in,1.00,USD,1.00,alice,committed')
+    expect(lines[0]).toBe('id,createdAt,userId,type,amount,currency,balanceAfter,counterparty,status,reference,metadata,holdId')
+    expect(lines[1]).toBe('a,2026-11-25T10:00:00.000001Z,alice,deposit,10.00,USD,10.00,,committed,,,')
+    expect(lines[2]).toBe('b,2026-11-25T10:00:00.000000Z,bob,transfer_in,1.00,USD,1.00,alice,committed,,,')
     expect(lines[3]).toBe('')
     expect(lines).toHaveLength(4)
+  })
+
+  it('writes the reference, the metadata as one JSON cell, and a capture\'s hold id', () => {
+    const csv = historyCsv([item({
+      id: 'c', type: 'capture', amount: '4.00', balanceAfter: '6.00', holdId: 'h1',
+      reference: 'inv, 7', metadata: { z: 'last', a: 'say "hi"' },
+    })])
+    expect(csv.split('\r\n')[1]).toBe(
+      'c,2026-11-25T10:00:00.000000Z,alice,capture,4.00,USD,6.00,,committed,"inv, 7","{""a"":""say \\""hi\\"""",""z"":""last""}",h1',
+    )
+  })
+
+  it('defuses a reference that a spreadsheet would run', () => {
+    expect(historyCsv([item({ reference: '=HYPERLINK("x")' })]).split('\r\n')[1]).toContain(`"'=HYPERLINK(""x"")"`)
   })
 
   it('is just the header for no items', () => {

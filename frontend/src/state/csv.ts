@@ -2,8 +2,14 @@
 // commas, quotes or line breaks quoted and inner quotes doubled).
 
 import type { HistoryItem } from '../api/types'
+import { metadataJson } from './labels'
 
-export const CSV_HEADER = ['id', 'createdAt', 'userId', 'type', 'amount', 'currency', 'balanceAfter', 'counterparty', 'status'] as const
+// Labels come last, so a spreadsheet built on the earlier columns keeps working.
+// Metadata is one JSON object per cell: its keys vary from row to row.
+export const CSV_HEADER = [
+  'id', 'createdAt', 'userId', 'type', 'amount', 'currency', 'balanceAfter', 'counterparty', 'status',
+  'reference', 'metadata', 'holdId',
+] as const
 
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/
 
@@ -26,6 +32,7 @@ export function historyCsv(items: readonly HistoryItem[]): string {
     lines.push(csvRow([
       item.id, item.createdAt, item.userId, item.type, item.amount, item.currency,
       item.balanceAfter, item.counterparty ?? '', item.status,
+      item.reference ?? '', metadataJson(item.metadata), item.holdId ?? '',
     ]))
   }
   return lines.join('\r\n') + '\r\n'

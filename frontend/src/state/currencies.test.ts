@@ -8,7 +8,7 @@ import { validateOperation, type OperationInput } from './operation'
 
 const table = currencyTable()
 const deposit = (amount: string, code: string): OperationInput =>
-  ({ kind: 'deposit', userId: 'alice', fromUserId: 'alice', toUserId: 'bob', amount, currency: code })
+  ({ kind: 'deposit', userId: 'alice', fromUserId: 'alice', toUserId: 'bob', amount, currency: code, reference: '', metadata: [] })
 
 describe('the server\'s currency table', () => {
   it('is read from GET /wallet/currencies, with its default', () => {

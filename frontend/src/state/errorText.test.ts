@@ -7,9 +7,9 @@ const err = (status: number, code: string, message = '') => new ApiError(status,
 describe('describeError', () => {
   it('composes insufficient funds from the operation', () => {
     expect(describeError(err(422, 'insufficient_funds', 'x'), { kind: 'payout', userId: 'alice', amount: '50.00', currency: 'usd' }))
-      .toBe("Not enough money: alice's USD balance is lower than 50.00.")
+      .toBe("Not enough money: alice's available USD balance is lower than 50.00.")
     expect(describeError(err(422, 'insufficient_funds'), { kind: 'transfer', fromUserId: 'bob', toUserId: 'carol', amount: '7', currency: 'JPY' }))
-      .toBe("Not enough money: bob's JPY balance is lower than 7.")
+      .toBe("Not enough money: bob's available JPY balance is lower than 7.")
     expect(describeError(err(422, 'insufficient_funds'))).toBe('Not enough money in the wallet for this operation.')
   })
 
@@ -27,6 +27,11 @@ describe('describeError', () => {
     expect(describeError(err(503, 'unavailable'))).toMatch(/^The wallet is busy or briefly unavailable/)
     expect(describeError(err(422, 'balance_limit_exceeded'), { kind: 'deposit', userId: 'al', amount: '5.00', currency: 'USD' }))
       .toBe("Not allowed: 5.00 USD would take al's balance over the largest amount a wallet can hold.")
+  })
+
+  it('words the hold codes without a context', () => {
+    expect(describeError(err(409, 'hold_not_active'))).toBe('This hold is no longer active: it was captured, voided or has expired.')
+    expect(describeError(err(422, 'amount_exceeds_hold'))).toBe('Not allowed: a capture cannot be more than its hold.')
   })
 
   it('falls back to the message, then to the status', () => {

@@ -34,7 +34,8 @@ export function describeError(error: unknown, context?: OperationContext): strin
   const amount = context?.amount
   switch (error.code) {
     case 'insufficient_funds':
-      if (context) return `Not enough money: ${walletOf(context)}'s ${currency} balance is lower than ${amount}.`
+      // Payouts and transfers draw on the available balance: the balance less active holds.
+      if (context) return `Not enough money: ${walletOf(context)}'s available ${currency} balance is lower than ${amount}.`
       return 'Not enough money in the wallet for this operation.'
     case 'balance_limit_exceeded':
       if (context) {
@@ -59,6 +60,10 @@ export function describeError(error: unknown, context?: OperationContext): strin
     case 'rate_limited':
     case 'too_many_requests':
       return 'Too many requests right now. Wait a moment and try again.'
+    case 'hold_not_active':
+      return 'This hold is no longer active: it was captured, voided or has expired.'
+    case 'amount_exceeds_hold':
+      return 'Not allowed: a capture cannot be more than its hold.'
     default:
       return error.message || `The server answered with an error (HTTP ${error.status}).`
   }

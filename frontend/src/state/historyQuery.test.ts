@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { at, item } from '../test/fixtures'
 import {
-  currentCursor, defaultFilters, exportFileName, firstPage, historyParams, historyPath, nextPage, pageNumber,
+  currentCursor, defaultFilters, exportFileName, firstPage, hasNewActivity, historyParams, historyPath, nextPage, pageNumber,
   previousPage, validateFilters, type HistoryFilters,
 } from './historyQuery'
 
@@ -36,6 +37,18 @@ describe('historyParams', () => {
       limit: '200', cursor: 'CURSOR', type: 'transfer_in', currency: 'EUR', from: '2026-11-01', to: '2026-11-25',
       minAmount: '1.5', maxAmount: '100', sort: 'amount', order: 'asc',
     })
+  })
+})
+
+describe('label filters', () => {
+  it('sends the reference and each metadata pair as exact-match parameters', () => {
+    const params = historyParams(filters({ reference: ' inv-1 ', metadata: [{ key: 'shop', value: 'north' }, { key: '', value: '' }, { key: 'a.b', value: '' }] }), null, 50)
+    expect(Object.fromEntries(params)).toEqual({ limit: '50', reference: 'inv-1', 'metadata.shop': 'north', 'metadata.a.b': '', sort: 'time', order: 'desc' })
+  })
+
+  it('refuses labels the server could never have stored', () => {
+    const errors = validateFilters(filters({ reference: 'x'.repeat(129), metadata: [{ key: 'bad key', value: 'v' }] }))
+    expect(Object.keys(errors).sort()).toEqual(['metadata', 'reference'])
   })
 })
 
@@ -75,6 +88,27 @@ describe('cursor paging', () => {
 
   it('does not move past the last page', () => {
     expect(nextPage(firstPage, null)).toBe(firstPage)
+  })
+})
+
+describe('the refresh hint', () => {
+  const page = [item({ createdAt: at(5) }), item({ createdAt: at(3) })]
+
+  it('stays away on a fresh load, when the feed\'s first items are ones the page already shows', () => {
+    // The table loads before the feed's seed: nothing had been seen when it loaded,
+    // then the seed's newest item (the page's own newest) arrives.
+    expect(hasNewActivity(at(5), null, page)).toBe(false)
+    expect(hasNewActivity(null, null, page)).toBe(false)
+    expect(hasNewActivity(at(4), null, page)).toBe(false)
+  })
+
+  it('shows once something newer than the page and than what was seen at load arrives', () => {
+    expect(hasNewActivity(at(6), null, page)).toBe(true)
+    expect(hasNewActivity(at(6), at(5), page)).toBe(true)
+    expect(hasNewActivity(at(5), at(5), [])).toBe(false)
+    // Seen at load, newer than the (filtered) page: not new since the load.
+    expect(hasNewActivity(at(9), at(9), page)).toBe(false)
+    expect(hasNewActivity(at(9, 1), at(9), page)).toBe(true)
   })
 })
 

@@ -3,10 +3,12 @@
 // "Previous page" works from a stack of the cursors that led to each page.
 
 import type { Claims } from './token'
-import { ENTRY_TYPES, type EntryType } from '../api/types'
+import { ENTRY_TYPES, type EntryType, type HistoryItem } from '../api/types'
 import { EXPONENT_MAX } from './currencies'
+import { labelParams, validateMetadata, validateReference, type MetadataPair } from './labels'
 import { isCurrencyCode, toScaled } from './money'
 import { USER_ID } from './operation'
+import { compareTime } from './time'
 
 export const HISTORY_PAGE_SIZE = 50
 /** CSV export reads at most this many pages of 200 (20,000 rows). */
@@ -24,6 +26,9 @@ export interface HistoryFilters {
   maxAmount: string
   sort: 'time' | 'amount'
   order: 'desc' | 'asc'
+  /** Exact matches, sent as `reference=` and `metadata.<key>=`. */
+  reference: string
+  metadata: readonly MetadataPair[]
 }
 
 export function defaultFilters(claims: Claims): HistoryFilters {
@@ -37,6 +42,8 @@ export function defaultFilters(claims: Claims): HistoryFilters {
     maxAmount: '',
     sort: 'time',
     order: 'desc',
+    reference: '',
+    metadata: [],
   }
 }
 
@@ -69,6 +76,10 @@ export function validateFilters(filters: HistoryFilters): FilterErrors {
     const high = toScaled(max, COMPARE_SCALE)
     if (low !== null && high !== null && low > high) errors.maxAmount = 'Max amount must be at least Min amount.'
   }
+  const reference = validateReference(filters.reference)
+  if (reference) errors.reference = reference
+  const metadata = validateMetadata(filters.metadata)
+  if ('error' in metadata) errors.metadata = metadata.error
   return errors
 }
 
@@ -90,6 +101,8 @@ export function historyParams(filters: HistoryFilters, cursor: string | null, li
   if (filters.to !== '') params.set('to', filters.to)
   if (filters.minAmount.trim() !== '') params.set('minAmount', filters.minAmount.trim())
   if (filters.maxAmount.trim() !== '') params.set('maxAmount', filters.maxAmount.trim())
+  const metadata = validateMetadata(filters.metadata)
+  labelParams(params, filters.reference, 'metadata' in metadata ? metadata.metadata : {})
   params.set('sort', filters.sort)
   params.set('order', filters.order)
   return params
@@ -116,6 +129,20 @@ export function nextPage(paging: Paging, nextCursor: string | null): Paging {
 
 export function previousPage(paging: Paging): Paging {
   return paging.cursors.length <= 1 ? paging : { cursors: paging.cursors.slice(0, -1) }
+}
+
+/**
+ * Whether the table should offer a refresh: a commit newer than anything the
+ * page could include. Comparing the newest seen commit with the one seen when
+ * the page loaded is not enough: on a fresh load the table is read before the
+ * live feed's first items arrive, and those move the newest seen commit to one
+ * the page already shows, which made the hint appear on every first load.
+ */
+export function hasNewActivity(lastActivity: string | null, activityAtLoad: string | null, page: readonly HistoryItem[]): boolean {
+  if (lastActivity === null) return false
+  let covered = activityAtLoad
+  for (const item of page) if (covered === null || compareTime(item.createdAt, covered) > 0) covered = item.createdAt
+  return covered === null || compareTime(lastActivity, covered) > 0
 }
 
 export function exportFileName(filters: HistoryFilters, now: Date): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { at, currencyTable, item } from '../test/fixtures'
+import { at, balanceEvent, balanceRead, currencyTable, hold, holdEvent, item } from '../test/fixtures'
 import {
-  FEED_LIMIT, HIGHLIGHT_MS, applyBalanceRead, applyItems, balanceRows, initialLiveState, liveReducer, transactionToItems,
+  FEED_LIMIT, HIGHLIGHT_MS, applyBalanceRead, applyEvents, applyItems, availableOf, balanceRows, initialLiveState, liveReducer, transactionToItems, walletsWithoutMoney,
 } from './live'
 
 const NOW = 1_000_000
@@ -59,12 +59,14 @@ describe('applying events', () => {
       item({ userId: 'alice', currency: 'JPY', amount: '100', balanceAfter: '100', createdAt: at(2) }),
       item({ userId: 'bob', currency: 'USD', balanceAfter: '3.00', createdAt: at(3) }),
     ], NOW, true)
+    // Held money is unknown from history items alone: available is left blank, not guessed.
+    const unknown = { available: '', held: '' }
     expect(balanceRows(state)).toEqual([
-      { userId: 'alice', currency: 'JPY', balance: '100' },
-      { userId: 'alice', currency: 'USD', balance: '1.50' },
-      { userId: 'bob', currency: 'USD', balance: '3.00' },
+      { userId: 'alice', currency: 'JPY', balance: '100', ...unknown },
+      { userId: 'alice', currency: 'USD', balance: '1.50', ...unknown },
+      { userId: 'bob', currency: 'USD', balance: '3.00', ...unknown },
     ])
-    expect(balanceRows(state, 'bob')).toEqual([{ userId: 'bob', currency: 'USD', balance: '3.00' }])
+    expect(balanceRows(state, 'bob')).toEqual([{ userId: 'bob', currency: 'USD', balance: '3.00', ...unknown }])
   })
 
   it('never rolls a balance back when an older item arrives late', () => {
@@ -111,7 +113,7 @@ describe('applying events', () => {
 
 describe('balance reads', () => {
   const read = (balances: Record<string, string>, currency = 'USD', balance = balances[currency] ?? '0.00') =>
-    ({ userId: 'alice', currency, balance, balances })
+    ({ ...balanceRead('alice', balances, {}, currency), balance })
 
   it('fills in every currency and pins when asked', () => {
     const state = applyBalanceRead(withTable, read({ USD: '87.5', EUR: '3.00' }), 0, true)
@@ -120,9 +122,20 @@ describe('balance reads', () => {
     expect(state.pinned).toEqual(['alice'])
   })
 
-  it('shows a zero balance for a wallet that never moved money', () => {
-    const state = applyBalanceRead(initialLiveState, read({}, 'USD', '0.00'), 0, false)
-    expect(balanceRows(state)).toEqual([{ userId: 'alice', currency: 'USD', balance: '0.00' }])
+  it('lists no row for a currency the wallet never held', () => {
+    // The server answers `balance` for the selected (default) currency even when
+    // the wallet has no entries in it: "bob USD 0.00" after EUR deposits only.
+    const state = applyBalanceRead(withTable, read({ EUR: '10.00' }, 'USD', '0.00'), 0, false)
+    expect(balanceRows(state)).toEqual([{ userId: 'alice', currency: 'EUR', balance: '10.00', available: '', held: '' }])
+  })
+
+  it('knows a wallet that never moved money, without inventing a currency for it', () => {
+    const state = applyBalanceRead(initialLiveState, read({}, 'USD', '0.00'), 0, true)
+    expect(state.balances.alice).toEqual({})
+    expect(balanceRows(state)).toEqual([])
+    expect(walletsWithoutMoney(state)).toEqual(['alice'])
+    expect(walletsWithoutMoney(applyItems(state, [item()], NOW, true))).toEqual([])
+    expect(state.pinned).toEqual(['alice'])
   })
 
   it('loses to an event that arrived while the read was in flight', () => {
@@ -145,6 +158,61 @@ describe('balance reads', () => {
     const state = liveReducer(initialLiveState, { type: 'balanceRead', response: read({ USD: '1.00' }), revAtStart: 0, pin: false })
     expect(state.balances.alice.USD.balance).toBe('1.00')
     expect(liveReducer(state, { type: 'pin', userId: 'zed' }).pinned).toEqual(['zed'])
+  })
+})
+
+describe('available and held', () => {
+  const row = (state: ReturnType<typeof applyItems>, currency = 'USD') =>
+    balanceRows(state).find((r) => r.userId === 'alice' && r.currency === currency)
+
+  it('takes held money from a balance read; available is balance minus held, exactly', () => {
+    const state = applyBalanceRead(withTable, balanceRead('alice', { USD: '100.00', JPY: '7' }, { USD: '30.10', JPY: '0' }), 0, false)
+    expect(row(state)).toMatchObject({ balance: '100.00', available: '69.90', held: '30.10' })
+    expect(row(state, 'JPY')).toMatchObject({ balance: '7', available: '7', held: '0' })
+    expect(availableOf(null, '1.00', '0.00', 'USD')).toBe('') // no table: no arithmetic on guessed exponents
+  })
+
+  it('keeps held through deposits and payouts: only holds and captures move it', () => {
+    const read = applyBalanceRead(withTable, balanceRead('alice', { USD: '100.00' }, { USD: '30.00' }), 0, false)
+    const state = applyItems(read, [item({ type: 'payout', amount: '50.00', balanceAfter: '50.00', createdAt: at(1) })], NOW, true)
+    expect(row(state)).toMatchObject({ balance: '50.00', available: '20.00', held: '30.00' })
+  })
+
+  it('follows holdUpdated events, and a late one never rolls held back', () => {
+    const start = applyItems(withTable, [item({ balanceAfter: '100.00', createdAt: at(1) })], NOW, true)
+    const placed = hold({ amount: '40.00', createdAt: at(2) })
+    let state = applyEvents(start, [holdEvent(placed, '100.00', '40.00')], NOW)
+    expect(row(state)).toMatchObject({ balance: '100.00', available: '60.00', held: '40.00' })
+    const voided = { ...placed, status: 'voided' as const, updatedAt: at(4) }
+    state = applyEvents(state, [holdEvent(voided, '100.00', '0.00')], NOW)
+    expect(row(state)).toMatchObject({ available: '100.00', held: '0.00' })
+    const late = applyEvents(state, [holdEvent(hold({ createdAt: at(3) }), '100.00', '10.00')], NOW)
+    expect(row(late)).toMatchObject({ held: '0.00' })
+  })
+
+  it('takes held from a balanceUpdated even when its transaction was already shown from our own answer', () => {
+    const capture = item({ type: 'capture', amount: '25.00', balanceAfter: '75.00', createdAt: at(5), holdId: 'h1' })
+    const before = applyEvents(withTable, [holdEvent(hold({ id: 'h1', amount: '40.00', createdAt: at(1) }), '100.00', '40.00')], NOW)
+    const answered = applyItems(before, [capture], NOW, true)
+    expect(row(answered)).toMatchObject({ balance: '75.00', held: '40.00', available: '35.00' })
+    const evented = applyEvents(answered, [balanceEvent(capture, '0.00')], NOW)
+    expect(row(evented)).toMatchObject({ balance: '75.00', held: '0.00', available: '75.00' })
+    expect(evented.feed).toHaveLength(1)
+  })
+
+  it('lets a hold event win over a balance read that was in flight', () => {
+    const rev = withTable.walletRev.alice ?? 0
+    const evented = applyEvents(withTable, [holdEvent(hold({ amount: '5.00', createdAt: at(1) }), '20.00', '5.00')], NOW)
+    const state = applyBalanceRead(evented, balanceRead('alice', { USD: '20.00' }, { USD: '0.00' }), rev, false)
+    expect(row(state)).toMatchObject({ balance: '20.00', held: '5.00', available: '15.00' })
+  })
+
+  it('lists active holds from events and drops ended ones', () => {
+    const h = hold({ id: 'h9', createdAt: at(1) })
+    const placed = applyEvents(withTable, [holdEvent(h, '10.00', '10.00')], NOW)
+    expect(Object.keys(placed.holds.active)).toEqual(['h9'])
+    const captured = liveReducer(placed, { type: 'holds', holds: [{ ...h, status: 'captured', updatedAt: at(2) }] })
+    expect(captured.holds.active).toEqual({})
   })
 })
 
@@ -174,5 +242,15 @@ describe('transactionToItems', () => {
       { id: 'd', userId: 'alice', type: 'deposit', amount: '1.00', currency: 'USD', status: 'committed', createdAt: at(1), balanceAfter: '1.00' },
     ])
     expect(transactionToItems({ ...deposit, status: 'pending' }, { sub: 'ops', role: 'operator', exp: 1 })).toEqual([])
+  })
+
+  it('keeps the labels, and a capture with its hold', () => {
+    const capture = {
+      id: 'c', type: 'capture' as const, status: 'committed', amount: '4.00', currency: 'USD', createdAt: at(1), userId: 'alice',
+      balanceAfter: '6.00', holdId: 'h1', reference: 'r1', metadata: { k: 'v' },
+    }
+    expect(transactionToItems(capture, { sub: 'alice', role: 'user', exp: 1 })).toEqual([
+      { id: 'c', userId: 'alice', type: 'capture', amount: '4.00', currency: 'USD', status: 'committed', createdAt: at(1), balanceAfter: '6.00', holdId: 'h1', reference: 'r1', metadata: { k: 'v' } },
+    ])
   })
 })

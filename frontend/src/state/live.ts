@@ -7,10 +7,12 @@
 // (transaction id, wallet). A transfer touches two wallets and so arrives as two
 // items; the same item from a second source is dropped.
 
-import type { BalanceResponse, HistoryItem, Transaction } from '../api/types'
+import type { BalanceResponse, Hold, HistoryItem, LiveEvent, Transaction } from '../api/types'
 import type { Claims } from './token'
 import { addAll } from './boundedSet'
-import { displayAmount, type CurrencyTable } from './currencies'
+import { displayAmount, resolveCurrency, type CurrencyTable } from './currencies'
+import { applyHolds, applyHoldsPage, initialHoldsState, type HoldsState } from './holds'
+import { formatMinor, mustMinor } from './money'
 import { compareTime, timeKey, toEpochSecond } from './time'
 
 /** Rows kept in the live feed; older rows fall off the end. */
@@ -35,6 +37,13 @@ export interface BalanceEntry {
   balance: string
   /** timeKey of the transaction that set this balance; null when it came from a balance read. */
   asOf: string | null
+  /**
+   * Money in active holds; null while no answer has said (history items do not
+   * carry it, nor does a server that predates holds). Available is balance - held.
+   */
+  held: string | null
+  /** timeKey of the change that set `held`, ordered apart: holds change it, deposits do not. */
+  heldAsOf: string | null
 }
 
 export type WalletBalances = Readonly<Record<string, BalanceEntry>>
@@ -56,6 +65,8 @@ export interface LiveState {
   throughput: Readonly<Record<number, number>>
   /** The server's currency table, once loaded: amounts are normalised with it. */
   currencies: CurrencyTable | null
+  /** Active holds, for the holds panel. */
+  holds: HoldsState
 }
 
 export const initialLiveState: LiveState = {
@@ -68,6 +79,7 @@ export const initialLiveState: LiveState = {
   lastSeen: null,
   throughput: {},
   currencies: null,
+  holds: initialHoldsState,
 }
 
 export function itemKey(item: Pick<HistoryItem, 'id' | 'userId'>): string {
@@ -76,6 +88,10 @@ export function itemKey(item: Pick<HistoryItem, 'id' | 'userId'>): string {
 
 export type LiveAction =
   | { type: 'items'; items: readonly HistoryItem[]; now: number; highlight: boolean }
+  | { type: 'events'; events: readonly LiveEvent[]; now: number }
+  | { type: 'holds'; holds: readonly Hold[] }
+  /** A fresh first page of active holds; see applyHoldsPage. */
+  | { type: 'holdsPage'; holds: readonly Hold[]; complete: boolean; onlyUser?: string }
   | { type: 'balanceRead'; response: BalanceResponse; revAtStart: number; pin: boolean }
   | { type: 'pin'; userId: string }
   | { type: 'currencies'; table: CurrencyTable }
@@ -84,6 +100,12 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
   switch (action.type) {
     case 'items':
       return applyItems(state, action.items, action.now, action.highlight)
+    case 'events':
+      return applyEvents(state, action.events, action.now)
+    case 'holds':
+      return { ...state, holds: applyHolds(state.holds, action.holds) }
+    case 'holdsPage':
+      return { ...state, holds: applyHoldsPage(state.holds, action.holds, action.complete, action.onlyUser) }
     case 'balanceRead':
       return applyBalanceRead(state, action.response, action.revAtStart, action.pin)
     case 'pin':
@@ -141,7 +163,10 @@ export function applyItems(state: LiveState, incoming: readonly HistoryItem[], n
     // A wallet's commits are applied in order, so an item older than the one that
     // set the balance arrived late and must not roll the balance back.
     if (current === undefined || current.asOf === null || sortKey >= current.asOf) {
-      writableWallet(item.userId)[item.currency] = { balance: row.balanceAfter, asOf: sortKey }
+      // Only holds and captures move `held`; a capture's event brings its own.
+      writableWallet(item.userId)[item.currency] = {
+        balance: row.balanceAfter, asOf: sortKey, held: current?.held ?? null, heldAsOf: current?.heldAsOf ?? null,
+      }
       walletRev[item.userId] = (walletRev[item.userId] ?? 0) + 1
     }
 
@@ -175,6 +200,45 @@ export function applyItems(state: LiveState, incoming: readonly HistoryItem[], n
   }
 }
 
+/**
+ * Websocket events: their transactions go through applyItems, then each
+ * event's `held` is applied, even for a transaction already seen (our own
+ * write's answer usually arrives first, and it does not carry `held`).
+ */
+export function applyEvents(state: LiveState, events: readonly LiveEvent[], now: number): LiveState {
+  const items = events.flatMap((e) => (e.event === 'balanceUpdated' ? [e.transaction] : []))
+  let next = applyItems(state, items, now, true)
+  const holds: Hold[] = []
+  for (const event of events) {
+    if (event.event === 'holdUpdated') {
+      holds.push(event.hold)
+      next = applyHeld(next, event.userId, event.currency, event.held, timeKey(event.hold.updatedAt), event.balance)
+    } else if (event.held !== undefined) {
+      next = applyHeld(next, event.userId, event.currency, event.held, timeKey(event.transaction.createdAt), null)
+    }
+  }
+  return holds.length === 0 ? next : { ...next, holds: applyHolds(next.holds, holds) }
+}
+
+/** One wallet's held money after a change at `key`; a hold event also says the balance then. */
+function applyHeld(state: LiveState, userId: string, currency: string, held: string, key: string, balance: string | null): LiveState {
+  const current = state.balances[userId]?.[currency]
+  if (current !== undefined && current.heldAsOf !== null && key < current.heldAsOf) return state
+  const shown = (amount: string) => displayAmount(state.currencies, amount, currency)
+  const newerBalance = balance !== null && (current === undefined || current.asOf === null || key >= current.asOf)
+  const entry: BalanceEntry = {
+    balance: newerBalance ? shown(balance) : (current?.balance ?? shown(balance ?? '0')),
+    asOf: newerBalance ? key : (current?.asOf ?? null),
+    held: shown(held),
+    heldAsOf: key,
+  }
+  return {
+    ...state,
+    balances: { ...state.balances, [userId]: { ...(state.balances[userId] ?? {}), [currency]: entry } },
+    walletRev: { ...state.walletRev, [userId]: (state.walletRev[userId] ?? 0) + 1 },
+  }
+}
+
 function pruneThroughput(buckets: Record<number, number>): Record<number, number> {
   const seconds = Object.keys(buckets).map(Number)
   if (seconds.length === 0) return buckets
@@ -192,15 +256,23 @@ function pruneThroughput(buckets: Record<number, number>): Record<number, number
  */
 export function applyBalanceRead(state: LiveState, response: BalanceResponse, revAtStart: number, pinIt: boolean): LiveState {
   const userId = response.userId
+  // Only `balances` lists the currencies the wallet holds. The answer's top-level
+  // `balance` is for the selected currency (the server's default unless asked),
+  // which the wallet may never have held: taking it made a "bob USD 0.00" row
+  // after EUR deposits only. A wallet with no entries is known, with no rows.
   const read: Record<string, string> = { ...response.balances }
-  // A wallet that never moved money has no entries; still show its zero balance.
-  if (!(response.currency in read)) read[response.currency] = response.balance
   const stale = (state.walletRev[userId] ?? 0) !== revAtStart
   const wallet: Record<string, BalanceEntry> = { ...(state.balances[userId] ?? {}) }
   for (const [currency, balance] of Object.entries(read)) {
     const current = wallet[currency]
     if (stale && current !== undefined) continue
-    wallet[currency] = { balance: displayAmount(state.currencies, balance, currency), asOf: current?.asOf ?? null }
+    const held = response.heldBalances[currency]
+    wallet[currency] = {
+      balance: displayAmount(state.currencies, balance, currency),
+      asOf: current?.asOf ?? null,
+      held: held === undefined ? (current?.held ?? null) : displayAmount(state.currencies, held, currency),
+      heldAsOf: current?.heldAsOf ?? null,
+    }
   }
   const next = { ...state, balances: { ...state.balances, [userId]: wallet } }
   return pinIt ? pin(next, userId) : next
@@ -214,6 +286,9 @@ export interface BalanceRow {
   userId: string
   currency: string
   balance: string
+  /** Balance minus held; '' while held is unknown or the currency table has not loaded. */
+  available: string
+  held: string
 }
 
 /** Table rows: wallets in id order, currencies in code order. */
@@ -225,10 +300,29 @@ export function balanceRows(state: LiveState, onlyUser?: string): BalanceRow[] {
   for (const userId of users) {
     const wallet = state.balances[userId]
     for (const currency of Object.keys(wallet).sort()) {
-      rows.push({ userId, currency, balance: wallet[currency].balance })
+      const { balance, held } = wallet[currency]
+      rows.push({ userId, currency, balance, available: availableOf(state.currencies, balance, held, currency), held: held ?? '' })
     }
   }
   return rows
+}
+
+/** balance - held, exactly, in minor units; '' when either is unknown or not an amount. */
+export function availableOf(table: CurrencyTable | null, balance: string, held: string | null, code: string): string {
+  const currency = table === null ? null : resolveCurrency(table, code)
+  if (currency === null || held === null) return ''
+  try {
+    return formatMinor(mustMinor(balance, currency) - mustMinor(held, currency), currency)
+  } catch {
+    return ''
+  }
+}
+
+/** Wallets read from the server that hold no currency yet (a lookup of a new user, say). */
+export function walletsWithoutMoney(state: LiveState, onlyUser?: string): string[] {
+  return Object.keys(state.balances)
+    .filter((u) => (onlyUser === undefined || u === onlyUser) && Object.keys(state.balances[u]).length === 0)
+    .sort()
 }
 
 /**
@@ -239,7 +333,12 @@ export function balanceRows(state: LiveState, onlyUser?: string): BalanceRow[] {
  */
 export function transactionToItems(tx: Transaction, viewer: Claims): HistoryItem[] {
   if (tx.status !== 'committed') return []
-  const base = { id: tx.id, amount: tx.amount, currency: tx.currency, status: tx.status, createdAt: tx.createdAt }
+  const base = {
+    id: tx.id, amount: tx.amount, currency: tx.currency, status: tx.status, createdAt: tx.createdAt,
+    ...(tx.reference === undefined ? {} : { reference: tx.reference }),
+    ...(tx.metadata === undefined ? {} : { metadata: tx.metadata }),
+    ...(tx.holdId === undefined ? {} : { holdId: tx.holdId }),
+  }
   const items: HistoryItem[] = []
   if (tx.type === 'transfer') {
     if (tx.fromUserId && tx.toUserId && tx.fromBalanceAfter !== undefined) {

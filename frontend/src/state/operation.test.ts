@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
 import { currencyTable } from '../test/fixtures'
 import {
-  fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation, type OperationInput,
+  fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation, type OperationInput,
 } from './operation'
 
 const table = currencyTable()
-const base: OperationInput = { kind: 'deposit', userId: 'alice', fromUserId: 'alice', toUserId: 'bob', amount: '10', currency: 'usd' }
+const base: OperationInput = {
+  kind: 'deposit', userId: 'alice', fromUserId: 'alice', toUserId: 'bob', amount: '10', currency: 'usd', reference: '', metadata: [],
+}
 
 describe('validateOperation', () => {
   it('builds the deposit/payout request, upper-casing the currency', () => {
@@ -46,6 +48,28 @@ describe('validateOperation', () => {
     expect('errors' in self && self.errors.toUserId).toBe('A transfer must go to a different user.')
     const empty = validateOperation({ ...base, kind: 'transfer', toUserId: '' }, table)
     expect('errors' in empty && empty.errors.toUserId).toBe('Enter the receiving user.')
+  })
+})
+
+describe('labels in the operation form', () => {
+  it('sends the reference and metadata, trimmed, and only when given', () => {
+    const result = validateOperation({ ...base, reference: ' inv-9 ', metadata: [{ key: 'shop', value: 'north' }, { key: '', value: '' }] }, table)
+    expect('request' in result && result.request.body).toEqual({ userId: 'alice', amount: '10', currency: 'USD', reference: 'inv-9', metadata: { shop: 'north' } })
+    const transfer = validateOperation({ ...base, kind: 'transfer', metadata: [{ key: 'why', value: 'rent' }] }, table)
+    expect('request' in transfer && transfer.request.body).toMatchObject({ fromUserId: 'alice', metadata: { why: 'rent' } })
+  })
+
+  it('reports a bad reference or metadata as fields', () => {
+    const result = validateOperation({ ...base, reference: 'a\nb', metadata: [{ key: 'bad key', value: '' }] }, table)
+    expect('errors' in result && Object.keys(result.errors).sort()).toEqual(['metadata', 'reference'])
+    expect(formFieldOf('metadata.shop')).toBe('metadata')
+    expect(formFieldOf('reference')).toBe('reference')
+  })
+
+  it('fingerprints metadata by content, whatever its key order', () => {
+    const a = { path: '/p', body: { amount: '1', metadata: { x: '1', y: '2' } } }
+    expect(fingerprint(a)).toBe(fingerprint({ path: '/p', body: { metadata: { y: '2', x: '1' }, amount: '1' } }))
+    expect(fingerprint(a)).not.toBe(fingerprint({ path: '/p', body: { amount: '1', metadata: { x: '1', y: '3' } } }))
   })
 })
 

@@ -3,9 +3,10 @@
 // success, and when an Idempotency-Key must be reused.
 
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
-import type { Transaction } from '../api/types'
+import type { Transaction, WriteBody } from '../api/types'
 import type { OperationContext, OperationKind } from './errorText'
 import { resolveCurrency, unknownCurrencyMessage, type CurrencyTable } from './currencies'
+import { labelsBody, validateMetadata, validateReference, type MetadataPair } from './labels'
 import { formatMinor, isCurrencyCode, toMinor, validateAmount, validateAmountShape } from './money'
 
 export const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/
@@ -17,15 +18,22 @@ export interface OperationInput {
   toUserId: string
   amount: string
   currency: string
+  reference: string
+  metadata: readonly MetadataPair[]
 }
 
-export type OperationField = 'userId' | 'fromUserId' | 'toUserId' | 'amount' | 'currency'
+export type OperationField = 'userId' | 'fromUserId' | 'toUserId' | 'amount' | 'currency' | 'reference' | 'metadata'
 export type FieldErrors = Partial<Record<OperationField, string>>
 
 export interface OperationRequest {
   context: OperationContext
   path: string
-  body: Record<string, string>
+  body: WriteBody
+}
+
+/** The server names a bad label `reference`, `metadata` or `metadata.<key>`: the form's field for it. */
+export function formFieldOf(field: string): string {
+  return field.startsWith('metadata.') ? 'metadata' : field
 }
 
 export function validateUserId(value: string, label: string): string | null {
@@ -55,6 +63,11 @@ export function validateOperation(input: OperationInput, table: CurrencyTable): 
   if (amountError) errors.amount = amountError
   const minor = known === null || amountError ? null : toMinor(amount, known)
   const canonical = known === null || minor === null ? amount : formatMinor(minor, known)
+  const referenceError = validateReference(input.reference)
+  if (referenceError) errors.reference = referenceError
+  const metadata = validateMetadata(input.metadata)
+  if ('error' in metadata) errors.metadata = metadata.error
+  const labels = labelsBody(input.reference, 'metadata' in metadata ? metadata.metadata : {})
 
   if (input.kind === 'transfer') {
     const from = input.fromUserId.trim()
@@ -69,7 +82,7 @@ export function validateOperation(input: OperationInput, table: CurrencyTable): 
       request: {
         context: { kind: 'transfer', fromUserId: from, toUserId: to, amount: canonical, currency },
         path: '/wallet/transfer',
-        body: { fromUserId: from, toUserId: to, amount, currency },
+        body: { fromUserId: from, toUserId: to, amount, currency, ...labels },
       },
     }
   }
@@ -82,7 +95,7 @@ export function validateOperation(input: OperationInput, table: CurrencyTable): 
     request: {
       context: { kind: input.kind, userId, amount: canonical, currency },
       path: `/wallet/${input.kind}`,
-      body: { userId, amount, currency },
+      body: { userId, amount, currency, ...labels },
     },
   }
 }
@@ -102,9 +115,12 @@ export function successMessage(context: OperationContext, tx?: Transaction): str
 }
 
 /** Identifies "the same submission" for idempotency: same route, same body. */
-export function fingerprint(request: OperationRequest): string {
-  const body = Object.keys(request.body).sort().map((k) => [k, request.body[k]])
-  return JSON.stringify([request.path, body])
+export function fingerprint(request: Pick<OperationRequest, 'path' | 'body'>): string {
+  const sorted = (record: Readonly<Record<string, unknown>>): unknown[] => Object.keys(record).sort().map((k) => {
+    const value = record[k]
+    return [k, typeof value === 'object' && value !== null ? sorted(value as Record<string, unknown>) : value]
+  })
+  return JSON.stringify([request.path, sorted(request.body)])
 }
 
 export interface PendingKey {

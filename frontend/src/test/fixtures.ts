@@ -1,5 +1,5 @@
 // Builders for test data, so each test states only what it is about.
-import type { BalanceUpdatedEvent, HistoryItem } from '../api/types'
+import type { BalanceResponse, BalanceUpdatedEvent, Hold, HistoryItem, HoldUpdatedEvent } from '../api/types'
 import { currencyTableOf, resolveCurrency, type Currency, type CurrencyTable } from '../state/currencies'
 
 let counter = 0
@@ -25,8 +25,34 @@ export function at(seconds: number, micros = 0): string {
   return `${iso.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`
 }
 
-export function balanceEvent(tx: HistoryItem): BalanceUpdatedEvent {
-  return { event: 'balanceUpdated', userId: tx.userId, currency: tx.currency, balance: tx.balanceAfter, transaction: tx }
+export function balanceEvent(tx: HistoryItem, held?: string): BalanceUpdatedEvent {
+  return { event: 'balanceUpdated', userId: tx.userId, currency: tx.currency, balance: tx.balanceAfter, ...(held === undefined ? {} : { held }), transaction: tx }
+}
+
+export function hold(overrides: Partial<Hold> = {}): Hold {
+  counter++
+  const createdAt = overrides.createdAt ?? '2026-11-25T10:00:00.000000Z'
+  return {
+    id: `hold-${counter}`,
+    userId: 'alice',
+    amount: '10.00',
+    currency: 'USD',
+    status: 'held',
+    capturedAmount: '0.00',
+    expiresAt: '2026-12-02T10:00:00.000000Z',
+    createdAt,
+    updatedAt: createdAt,
+    ...overrides,
+  }
+}
+
+export function holdEvent(changed: Hold, balance: string, held: string): HoldUpdatedEvent {
+  return { event: 'holdUpdated', hold: changed, userId: changed.userId, currency: changed.currency, balance, held }
+}
+
+/** A GET /wallet/balance answer; `held` maps currencies to held money (absent = a server without holds). */
+export function balanceRead(userId: string, balances: Record<string, string>, held: Record<string, string> = {}, currency = 'USD'): BalanceResponse {
+  return { userId, currency, balance: balances[currency] ?? '0.00', balances, availableBalances: {}, heldBalances: held }
 }
 
 /** An unsigned JWT with the given payload (the dashboard never checks signatures). */

@@ -51,7 +51,9 @@ from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
 from wallet.domain.rate_limits import UNLIMITED
 from wallet.entrypoints.request import RequestRules
-from wallet.service_layer.ledger import EVENTS_CHANNEL, LedgerConsumer
+from wallet.service_layer.audit import JournalAudit
+from wallet.service_layer.expiry import HoldSweeper, sweep_batches
+from wallet.service_layer.ledger import EVENTS_CHANNEL, Clock, LedgerConsumer
 from wallet.service_layer.offload import Offload, Offloads, OnThreads, inline
 from wallet.service_layer.ports import (
     BalanceCache,
@@ -76,6 +78,11 @@ WAITING_ROLES = ("all", "gateway")  # the roles whose handlers wait for outcomes
 CURSOR_KEY_LABEL = b"wallet history cursor v1"
 
 
+def utc_now() -> datetime:
+    """The wallet's one clock: the consumer's, and the hold sweeper's."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Container:
     config: Config
@@ -95,6 +102,22 @@ class Container:
     kafka: KafkaCluster | None = None  # None: the in-process log
     throttle: Throttle = field(  # rate limits; build() wires the configured ones
         default_factory=lambda: Throttle(MemoryRateLimiter(), UNLIMITED))
+    clock: Clock = utc_now
+
+    @functools.cached_property
+    def sweeper(self) -> HoldSweeper:
+        """Appends the expiry of due holds; run by a consuming process, or a schedule."""
+        return HoldSweeper(self.store, self.log)
+
+    def sweep_holds(self, batches_max: int = 1) -> int:
+        """One sweep of up to `batches_max` batches, now; returns the expiries appended."""
+        return sweep_batches(self.sweeper, self.clock, batches_max)
+
+    @functools.cached_property
+    def audit(self) -> JournalAudit:
+        """Verification reads every entry it checks: always on a thread, never inline."""
+        return JournalAudit(self.store, inline if self.blocking is None else
+                            OnThreads(self.blocking))
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -162,7 +185,7 @@ def build(
     subscriptions = [pubsub.subscribe(EVENTS_CHANNEL, resolve)] if role in WAITING_ROLES else []
     return Container(
         config, store, log, pubsub, cache, dead_letters, tokens, wallet,
-        LedgerConsumer(store, cache, pubsub, dead_letters, lambda: datetime.now(UTC), metrics),
+        LedgerConsumer(store, cache, pubsub, dead_letters, utc_now, metrics),
         Relay(_connections(config) if connections is None else connections, tokens,
               config.socket_limits, metrics=metrics, throttle=throttle),
         subscriptions, cursor_key(secret), metrics, blocking, kafka, throttle,

@@ -1,95 +1,35 @@
 """The chaos checker fails: a fabricated run with one known violation of each kind is caught.
 
-A small model ledger builds the final state a correct wallet would leave for
-a list of operations (balances, histories, journal, websocket events); each
-test then breaks one thing the way a buggy wallet would and expects that
-check, and only a check of that kind, to report it.
+A small model wallet (`model.py`) builds the final state a correct wallet
+would leave for a list of operations (balances, histories, journal,
+websocket events); each test then breaks one thing the way a buggy wallet
+would and expects that check, and only a check of that kind, to report it.
+The hold checks have tests of their own (`test_hold_checker.py`).
 """
 
 import copy
-from collections import Counter
-from typing import Any
 
 import pytest
 
-from chaos.checker import (
-    ACKNOWLEDGED,
-    REJECTED,
-    UNKNOWN,
-    Answer,
-    FinalState,
-    Journal,
-    JournalEntry,
-    Operation,
-    check,
-    summarise,
-)
+from chaos.checker import check, summarise
+from chaos.records import REJECTED, UNKNOWN, Answer, FinalState, JournalEntry, Operation
 
-EXPONENTS = {"USD": 2, "JPY": 0}
-
-
-def _text(amount_minor: int, currency: str) -> str:
-    exponent = EXPONENTS[currency]
-    whole, fraction = divmod(amount_minor, 10 ** exponent)
-    return f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
-
-
-def _acknowledged(key: str, kind: str, wallet: str, amount: int, currency: str = "USD",
-                  to: str | None = None) -> Operation:
-    op = Operation(key, kind, wallet, currency, amount, counterparty=to,
-                   outcome=ACKNOWLEDGED, transaction_id=f"tx-{key}")
-    op.answers.append(Answer(201, op.transaction_id))
-    return op
+from .model import acknowledged, model
 
 
 def _operations() -> list[Operation]:
     refused = Operation("k5", "payout", "bob", "USD", 99_999, outcome=REJECTED)
     refused.answers.append(Answer(422))
-    late = _acknowledged("k6", "deposit", "bob", 7, "JPY")
+    late = acknowledged("k6", "deposit", "bob", 7, "JPY")
     late.answers = [Answer(0), Answer(202, "tx-k6"), Answer(201, "tx-k6", replayed=True)]
-    return [_acknowledged("k1", "deposit", "alice", 10_000),
-            _acknowledged("k2", "deposit", "bob", 500, "JPY"),
-            _acknowledged("k3", "transfer", "alice", 2_550, to="bob"),
-            _acknowledged("k4", "payout", "alice", 1_000), refused, late]
+    return [acknowledged("k1", "deposit", "alice", 10_000),
+            acknowledged("k2", "deposit", "bob", 500, "JPY"),
+            acknowledged("k3", "transfer", "alice", 2_550, to="bob"),
+            acknowledged("k4", "payout", "alice", 1_000), refused, late]
 
 
 def _model(operations: list[Operation]) -> FinalState:
-    """What a correct wallet holds after the acknowledged operations, in their order."""
-    balances: Counter[tuple[str, str]] = Counter()
-    histories: dict[str, list[dict[str, Any]]] = {"alice": [], "bob": []}
-    entries: list[JournalEntry] = []
-    events: list[dict[str, Any]] = []
-    for op in operations:
-        if op.outcome != ACKNOWLEDGED:
-            continue
-        assert op.transaction_id is not None
-        system = "system:deposits" if op.kind == "deposit" else "system:payouts"
-        sides = {"deposit": [(system, -1, None), (op.wallet, 1, "deposit")],
-                 "payout": [(op.wallet, -1, "payout"), (system, 1, None)],
-                 "transfer": [(op.wallet, -1, "transfer_out"),
-                              (op.counterparty, 1, "transfer_in")]}[op.kind]
-        for account, sign, entry_type in sides:
-            assert account is not None
-            balances[(account, op.currency)] += sign * op.amount_minor
-            after = balances[(account, op.currency)]
-            entries.append(JournalEntry(len(entries) + 1, op.transaction_id, account,
-                                        op.currency, sign * op.amount_minor, after))
-            if entry_type is None:
-                continue
-            item = {"id": op.transaction_id, "userId": account, "type": entry_type,
-                    "amount": _text(op.amount_minor, op.currency), "currency": op.currency,
-                    "balanceAfter": _text(after, op.currency), "status": "committed",
-                    "createdAt": "2026-12-01T12:00:00.000000Z"}
-            histories[account].append(item)
-            events.append({"event": "balanceUpdated", "userId": account,
-                           "currency": op.currency, "balance": item["balanceAfter"],
-                           "transaction": dict(item)})
-    journal = Journal(entries, dict(balances),
-                      {op.transaction_id for op in operations
-                       if op.outcome == ACKNOWLEDGED and op.transaction_id})
-    users = {place: amount for place, amount in balances.items()
-             if not place[0].startswith("system:")}
-    return FinalState(EXPONENTS, users, histories, events + copy.deepcopy(events[:2]), journal)
+    return model(operations)
 
 
 def _checks(operations: list[Operation], state: FinalState) -> set[str]:
@@ -181,7 +121,7 @@ def test_one_commit_pushed_twice_with_different_data_is_reported() -> None:
     operations = _operations()
     state = _model(operations)
     changed = copy.deepcopy(state.events[0])
-    changed["balance"] = "1.00"
+    changed.update(balance="1.00", available="1.00", held="0.00")
     state.events.append(changed)
     assert _checks(operations, state) == {"websocket_conflict"}
 

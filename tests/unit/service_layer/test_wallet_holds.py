@@ -252,14 +252,6 @@ async def test_only_operators_list_every_users_holds_or_another_users() -> None:
     assert [row.hold.user_id for row in page] == ["alice"]
 
 
-async def test_only_operators_verify_the_journal() -> None:
-    wallet = await funded()
-    with pytest.raises(Forbidden):
-        await wallet.service.verify(ALICE, "alice")
-    report = (await wallet.service.verify(OPERATOR, None)).to_json()
-    assert {"accountsChecked", "entriesChecked", "problems"} <= set(report)
-
-
 def test_a_capture_with_no_amount_carries_the_holds_whole_amount() -> None:
     hold = Hold("h", "alice", "EUR", 900, "held", 0, NOW + timedelta(days=1), NOW, NOW)
     assert capture_of(hold, None) == CaptureHold("h", "alice", 900, "EUR")

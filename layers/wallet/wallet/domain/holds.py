@@ -13,7 +13,13 @@ instant's `available` be read back.
 from dataclasses import dataclass
 from datetime import datetime
 
-from wallet.domain.commands import Metadata
+from wallet.domain.commands import (
+    Envelope,
+    ExpireHold,
+    Metadata,
+    expiry_command_id,
+    request_hash,
+)
 
 HOLD_STATUSES = ("held", "captured", "voided", "expired")
 ACTIVE = "held"
@@ -44,3 +50,9 @@ class Hold:
     def due(self, now: datetime) -> bool:
         """Active but past its expiry: the next command on its wallet expires it first."""
         return self.active and now >= self.expires_at
+
+
+def expiry_envelope(hold: Hold) -> Envelope:
+    """The expiry of a hold, whoever asks for it: the consumer, or a sweeper. One id per hold."""
+    command = ExpireHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
+    return Envelope(expiry_command_id(hold.id), request_hash(command), command)

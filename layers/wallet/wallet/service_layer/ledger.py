@@ -14,17 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from wallet.domain.codec import decode_envelope, encode_outcome
-from wallet.domain.commands import (
-    CaptureHold,
-    Envelope,
-    ExpireHold,
-    VoidHold,
-    expiry_command_id,
-    request_hash,
-)
+from wallet.domain.commands import CaptureHold, Envelope, ExpireHold, VoidHold
 from wallet.domain.errors import Unavailable, ValidationError
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
-from wallet.domain.holds import Hold
+from wallet.domain.holds import expiry_envelope
 from wallet.domain.ledger import SYSTEM_ACCOUNTS, Book, HoldChange, Rejection, accounts
 from wallet.service_layer.ports import (
     NO_METRICS,
@@ -75,7 +68,7 @@ def apply_batch(
         for envelope in envelopes:
             now = clock()
             for hold in book.due_holds(_wallets(envelope), now):
-                decided.append(_decide(_expiry(hold), known, book, applied, now))
+                decided.append(_decide(expiry_envelope(hold), known, book, applied, now))
             decided.append(_decide(envelope, known, book, applied, now))
         batch.save(applied, Accounts(book.changed, book.held_changed), book.holds_changed.values())
     cache.invalidate({account for account, _ in [*book.changed, *book.held_changed]} | replayed)
@@ -105,12 +98,6 @@ def _book(batch: LedgerBatch, envelopes: Sequence[Envelope], due_by: datetime) -
 
 def _wallets(envelope: Envelope) -> Collection[str]:
     return [a for a in accounts(envelope.command) if a not in SYSTEM_ACCOUNTS]
-
-
-def _expiry(hold: Hold) -> Envelope:
-    """The expiry of a hold, exactly as a sweeper would append it."""
-    command = ExpireHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
-    return Envelope(expiry_command_id(hold.id), request_hash(command), command)
 
 
 def _decide(

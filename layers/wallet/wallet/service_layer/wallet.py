@@ -38,7 +38,6 @@ from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unav
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
 from wallet.domain.holds import Hold
 from wallet.domain.money import Currency, ExactDecimal, currency_of
-from wallet.service_layer.audit import AuditReport, verify_journal
 from wallet.service_layer.offload import INLINE, Offloads
 from wallet.service_layer.ports import (
     AmountRange,
@@ -202,12 +201,6 @@ class WalletService:
         rows = await self._offloads.store(
             self._store.holds, replace(query, limit=query.limit + 1))
         return rows[: query.limit], len(rows) > query.limit
-
-    async def verify(self, principal: Principal, user_id: str | None) -> AuditReport:
-        """Recomputes the journal's chains and sums: this user's accounts, or every one."""
-        if not principal.is_operator:
-            raise Forbidden("only operators may verify the journal")
-        return await self._offloads.store(verify_journal, self._store, user_id)
 
     async def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
         if filters.amount_min is None and filters.amount_max is None:
