@@ -148,7 +148,7 @@ def test_a_captured_hold_cannot_be_captured_or_voided_again(api: httpx.Client) -
     assert figures(api, user) == ("96.00", "96.00", "0.00")
 
 
-def past_expiry(api: httpx.Client, user: str, held: dict[str, Any]) -> None:
+def past_expiry(held: dict[str, Any]) -> None:
     """Waits, by bounded polling of the clock, until the hold's expiresAt has passed."""
     expires = moment(held["expiresAt"])
     wait_until(lambda: datetime.now(UTC) > expires + timedelta(milliseconds=50),
@@ -173,7 +173,7 @@ def test_a_due_hold_expires_before_the_next_command_on_its_wallet(api: httpx.Cli
     """Whoever asks first, sweeper or command: in order, the hold ends before the capture."""
     user = funded(api)
     held = placed(api, user, "10", expiresInSeconds=1)
-    past_expiry(api, user, held)
+    past_expiry(held)
     assert error_of(capture(api, user, held["id"])) == (409, "hold_not_active", None)
     assert hold(api, user, held["id"])["status"] == "expired"
     assert api.post("/wallet/payout", json={"userId": user, "amount": "100"},
