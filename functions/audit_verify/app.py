@@ -6,7 +6,6 @@ is 200 whatever it finds: `problems` lists what is wrong, empty when nothing is.
 
 from typing import Any
 
-from wallet import bootstrap
 from wallet.entrypoints import api
 from wallet.entrypoints.request import Request, valid_user_id
 from wallet.service_layer.wallet import WalletService
@@ -17,9 +16,9 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 
 async def audit_verify(request: Request, wallet: WalletService) -> api.Response:
-    audit = bootstrap.current().audit
-    audit.authorise(request.principal)  # a user is refused before their query is read
+    principal = request.principal
+    principal.authorise_audit()  # a user is refused before their query is read
     raw = request.query.get("userId")
     user_id = None if raw is None else valid_user_id(raw, "userId")
-    report = await audit.verify(request.principal, user_id)
+    report = await wallet.verify(principal, user_id)
     return api.ok(report.to_json())

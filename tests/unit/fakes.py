@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -131,12 +131,8 @@ class FakeLedgerStore(LedgerStore):
 
     def add_entries(self, transaction: Transaction) -> None:
         for posting in transaction.postings:
-            entry = entry_of(transaction, posting)
-            seq = len(self.entries) + 1
-            self.entries.append((posting.account_id, HistoryEntry(
-                seq, entry.transaction_id, entry.entry_type, entry.currency, entry.amount_minor,
-                entry.balance_after_minor, entry.counterparty, entry.created_at,
-                posting.account_id)))
+            entry = replace(entry_of(transaction, posting), seq=len(self.entries) + 1)
+            self.entries.append((posting.account_id, entry))
 
     def outcome(self, command_id: str) -> Outcome | None:
         return self.outcomes.get(command_id)
@@ -198,9 +194,12 @@ class FakeLedgerStore(LedgerStore):
 def _matches(entry: HistoryEntry, query: HistoryQuery) -> bool:
     """The filters a page needs; time and amount filters belong to the SQL store's tests."""
     after = query.after_seq
+    labels = dict(entry.metadata and [(f"metadata.{k}", v) for k, v in entry.metadata]) | (
+        {"reference": entry.reference} if entry.reference is not None else {})
     return ((after is None or (entry.seq > after if query.ascending else entry.seq < after))
             and query.entry_type in (None, entry.entry_type)
-            and query.currency in (None, entry.currency))
+            and query.currency in (None, entry.currency)
+            and all(labels.get(name) == value for name, value in query.labels))
 
 
 class FailingBatchStore(FakeLedgerStore):

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 from wallet import bootstrap
 from wallet.domain.access import Principal
-from wallet.service_layer.audit import JournalAudit
-from wallet.service_layer.offload import inline
 
-from .fakes import ALICE, OPERATOR, bearer, container
+from .fakes import ALICE, OPERATOR, bearer, container, stack
 from .service_layer.test_audit import JournalStore, journal_of
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -39,7 +37,7 @@ def store() -> Iterator[JournalStore]:
     made = JournalStore()
     made.add("alice", journal_of("alice", [500, -200]))
     made.add("bob", journal_of("bob", [100]))
-    bootstrap.install(container(wallet=None, audit=JournalAudit(made, inline)))
+    bootstrap.install(container(wallet=stack(store=made).service))
     yield made
     bootstrap.install(None)
 

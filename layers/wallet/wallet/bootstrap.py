@@ -51,7 +51,6 @@ from wallet.config import PROCESS_ROLES, Config
 from wallet.domain.codec import decode_outcome
 from wallet.domain.rate_limits import UNLIMITED
 from wallet.entrypoints.request import RequestRules
-from wallet.service_layer.audit import JournalAudit
 from wallet.service_layer.expiry import HoldSweeper, sweep_batches
 from wallet.service_layer.ledger import EVENTS_CHANNEL, Clock, LedgerConsumer
 from wallet.service_layer.offload import Offload, Offloads, OnThreads, inline
@@ -112,12 +111,6 @@ class Container:
     def sweep_holds(self, batches_max: int = 1) -> int:
         """One sweep of up to `batches_max` batches, now; returns the expiries appended."""
         return sweep_batches(self.sweeper, self.clock, batches_max)
-
-    @functools.cached_property
-    def audit(self) -> JournalAudit:
-        """Verification reads every entry it checks: always on a thread, never inline."""
-        return JournalAudit(self.store, inline if self.blocking is None else
-                            OnThreads(self.blocking))
 
     @functools.cached_property
     def source(self) -> CommandSource:
@@ -200,7 +193,8 @@ def _offloads(config: Config, log: CommandLog, cache: BalanceCache,
     return Offloads(
         store=inline if config.database_url is None else on_threads,
         log=inline if isinstance(log, InProcessLog) else on_threads,
-        cache=inline if isinstance(cache, MemoryBalanceCache) else on_threads)
+        cache=inline if isinstance(cache, MemoryBalanceCache) else on_threads,
+        scan=on_threads)
 
 
 def open_store(config: Config) -> LedgerStore:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 from wallet.domain.access import Principal
-from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer
-from wallet.domain.errors import Forbidden
+from wallet.domain.commands import (
+    CaptureHold,
+    Deposit,
+    ExpireHold,
+    LedgerCommand,
+    Payout,
+    PlaceHold,
+    Transfer,
+    VoidHold,
+)
+from wallet.domain.errors import Forbidden, NotFound
 
 from ..fakes import ALICE, OPERATOR
 
@@ -73,3 +82,31 @@ def test_a_principal_expires_at_its_tokens_exp_and_one_without_never_does() -> N
     assert expiring.expired(100)
     assert not Principal("alice", "user").expired(10**12)
     assert expiring == Principal("alice", "user")  # the expiry is no part of who it is
+
+
+HOLD_ID = "5f0c2a4e-1b7d-4c3e-9a8f-0d6e2b1c3a4f"
+
+
+@pytest.mark.parametrize("principal", [ALICE, OPERATOR])
+def test_the_owner_or_an_operator_places_captures_and_voids_a_hold(principal: Principal) -> None:
+    for command in (PlaceHold("alice", 5, "USD"), CaptureHold(HOLD_ID, "alice", 5, "USD"),
+                    VoidHold(HOLD_ID, "alice", 5, "USD")):
+        principal.authorise(command)
+
+
+def test_another_users_hold_cannot_be_placed_nor_even_found() -> None:
+    with pytest.raises(Forbidden) as refused:
+        ALICE.authorise(PlaceHold("bob", 5, "USD"))
+    assert refused.value.field == "userId"
+    for command in (CaptureHold(HOLD_ID, "bob", 5, "USD"), VoidHold(HOLD_ID, "bob", 5, "USD")):
+        with pytest.raises(NotFound):
+            ALICE.authorise(command)
+
+
+@pytest.mark.parametrize("principal", [ALICE, OPERATOR])
+def test_nobody_asks_for_an_expiry_and_only_operators_audit(principal: Principal) -> None:
+    with pytest.raises(Forbidden):
+        principal.authorise(ExpireHold(HOLD_ID, "alice", 5, "USD"))
+    OPERATOR.authorise_audit()
+    with pytest.raises(Forbidden):
+        ALICE.authorise_audit()

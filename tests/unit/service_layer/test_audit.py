@@ -10,11 +10,10 @@ import pytest
 from wallet.domain.errors import Forbidden
 from wallet.domain.journal import GENESIS, JournalEntry, chain_hash
 from wallet.service_layer import audit
-from wallet.service_layer.audit import JournalAudit, verify_journal
-from wallet.service_layer.offload import inline
+from wallet.service_layer.audit import verify_journal
 from wallet.service_layer.ports import AuditedAccount
 
-from ..fakes import ALICE, OPERATOR, FakeLedgerStore
+from ..fakes import ALICE, OPERATOR, FakeLedgerStore, stack
 
 _seqs = itertools.count(1)
 CREATED_AT = "2026-11-25T10:00:00.123456Z"
@@ -253,10 +252,10 @@ def test_problems_are_capped_and_the_report_says_so(monkeypatch: pytest.MonkeyPa
 
 
 def test_only_operators_verify(store: JournalStore) -> None:
-    checker = JournalAudit(store, inline)
+    service = stack(store=store).service
     with pytest.raises(Forbidden):
-        asyncio.run(checker.verify(ALICE, "alice"))
-    assert asyncio.run(checker.verify(OPERATOR, None)).entries_checked == 7
+        asyncio.run(service.verify(ALICE, "alice"))
+    assert asyncio.run(service.verify(OPERATOR, None)).entries_checked == 7
 
 
 def test_an_unbalanced_transaction_is_reported_on_its_wallet_before_a_system_account() -> None:

@@ -3,8 +3,18 @@
 import re
 from dataclasses import dataclass, field
 
-from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer
-from wallet.domain.errors import Forbidden
+from wallet.domain.commands import (
+    CaptureHold,
+    Deposit,
+    ExpireHold,
+    LedgerCommand,
+    Payout,
+    PlaceHold,
+    Transfer,
+    VoidHold,
+)
+from wallet.domain.errors import Forbidden, NotFound
+from wallet.domain.holds import UNKNOWN_HOLD
 
 ROLES = frozenset({"user", "operator"})
 USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # no `:`, so no user can name a system account
@@ -45,11 +55,25 @@ class Principal:
         if not self.is_operator and user_id != self.subject:
             raise Forbidden("you may only read your own wallet")
 
+    def authorise_audit(self) -> None:
+        """Verifying the journal reads every wallet: operators only."""
+        if not self.is_operator:
+            raise Forbidden("only operators may verify the journal")
+
     def authorise(self, command: LedgerCommand) -> None:
+        mine = self.is_operator or command.wallet_id == self.subject
         match command:
             case Deposit() | Payout():
-                if not self.is_operator and command.user_id != self.subject:
+                if not mine:
                     raise Forbidden("you may only move money in your own wallet", "userId")
             case Transfer():
                 if command.from_user_id != self.subject:
                     raise Forbidden("you may only transfer out of your own wallet", "fromUserId")
+            case PlaceHold():
+                if not mine:
+                    raise Forbidden("you may only hold money in your own wallet", "userId")
+            case CaptureHold() | VoidHold():
+                if not mine:
+                    raise NotFound(UNKNOWN_HOLD)
+            case ExpireHold():
+                raise Forbidden("a hold expires by itself, never by request")

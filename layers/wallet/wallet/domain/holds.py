@@ -23,6 +23,7 @@ from wallet.domain.commands import (
 
 HOLD_STATUSES = ("held", "captured", "voided", "expired")
 ACTIVE = "held"
+UNKNOWN_HOLD = "no such hold"  # for an unknown id and another user's alike: ids reveal nothing
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wallet.domain.access import Principal
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
-from wallet.domain.errors import Forbidden
 from wallet.domain.journal import GENESIS, JournalEntry, chain_hash
 from wallet.domain.money import Currency, format_minor
-from wallet.service_layer.offload import Offload
 from wallet.service_layer.ports import AuditedAccount, LedgerStore
 
 JOURNAL_PAGE_SIZE = 1_000  # entries read per query: one page's memory, whatever the history
@@ -223,18 +220,3 @@ def _entries(store: LedgerStore, account: AuditedAccount) -> Iterator[JournalEnt
             return
 
 
-class JournalAudit:
-    """Verification as the HTTP API offers it: operators only, off the event loop."""
-
-    def __init__(self, store: LedgerStore, offload: Offload) -> None:
-        self._store, self._offload = store, offload
-
-    @staticmethod
-    def authorise(principal: Principal) -> None:
-        """Before the request is read further: a user learns only that this is not theirs."""
-        if not principal.is_operator:
-            raise Forbidden("only operators may verify the journal")
-
-    async def verify(self, principal: Principal, user_id: str | None) -> AuditReport:
-        self.authorise(principal)
-        return await self._offload(verify_journal, self._store, user_id)

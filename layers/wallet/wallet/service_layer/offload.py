@@ -38,6 +38,9 @@ class Offloads:
     store: Offload = inline
     log: Offload = inline
     cache: Offload = inline
+    # A store call that reads a whole journal (verification): seconds, not microseconds, so
+    # it runs on a thread whatever the store, and the loop keeps serving meanwhile.
+    scan: Offload = inline
 
 
 INLINE = Offloads()

@@ -28,16 +28,15 @@ from wallet.domain.codec import HOLD_ID, encode_envelope
 from wallet.domain.commands import (
     CaptureHold,
     Envelope,
-    ExpireHold,
     LedgerCommand,
-    PlaceHold,
     VoidHold,
     request_hash,
 )
-from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
-from wallet.domain.holds import Hold
+from wallet.domain.holds import UNKNOWN_HOLD, Hold
 from wallet.domain.money import Currency, ExactDecimal, currency_of
+from wallet.service_layer.audit import AuditReport, verify_journal
 from wallet.service_layer.offload import INLINE, Offloads
 from wallet.service_layer.ports import (
     AmountRange,
@@ -60,7 +59,6 @@ _KEY_REUSED = IdempotencyKeyReused.code
 # The cache keeps one map per wallet: held money goes in it under keys no currency code can
 # take (codes are three letters), so one entry still answers balances and holds together.
 HELD_PREFIX = "held:"
-_NO_HOLD = "no such hold"  # for an unknown id and another user's alike: ids reveal nothing
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class WalletService:
     async def submit(
         self, principal: Principal, command: LedgerCommand, idempotency_key: str | None
     ) -> Submitted:
-        _authorise(principal, command)
+        principal.authorise(command)
         envelope = Envelope(_command_id(principal, idempotency_key), request_hash(command), command,
                             str(uuid.uuid4()))
         # Register before looking: an outcome published between the look and the
@@ -190,7 +188,7 @@ class WalletService:
         found = await self._offloads.store(
             self._store.hold, hold_id) if HOLD_ID.fullmatch(hold_id) else None
         if found is None or not (principal.is_operator or found.user_id == principal.subject):
-            raise NotFound(_NO_HOLD)
+            raise NotFound(UNKNOWN_HOLD)
         return found
 
     async def holds(
@@ -201,6 +199,11 @@ class WalletService:
         rows = await self._offloads.store(
             self._store.holds, replace(query, limit=query.limit + 1))
         return rows[: query.limit], len(rows) > query.limit
+
+    async def verify(self, principal: Principal, user_id: str | None) -> AuditReport:
+        """Recomputes the journal's chains and sums: this user's accounts, or every one."""
+        principal.authorise_audit()
+        return await self._offloads.scan(verify_journal, self._store, user_id)
 
     async def _amount_ranges(self, filters: HistoryFilters) -> tuple[AmountRange, ...]:
         if filters.amount_min is None and filters.amount_max is None:
@@ -247,20 +250,6 @@ def capture_of(hold: Hold, amount_minor: int | None) -> CaptureHold:
 
 def void_of(hold: Hold) -> VoidHold:
     return VoidHold(hold.id, hold.user_id, hold.amount_minor, hold.currency)
-
-
-def _authorise(principal: Principal, command: LedgerCommand) -> None:
-    """Holds are their owner's or an operator's; the domain's rules cover the other writes."""
-    mine = principal.is_operator or command.wallet_id == principal.subject
-    match command:
-        case PlaceHold() if not mine:
-            raise Forbidden("you may only hold money in your own wallet", "userId")
-        case CaptureHold() | VoidHold() if not mine:
-            raise NotFound(_NO_HOLD)
-        case ExpireHold():
-            raise Forbidden("a hold expires by itself, never by request")
-        case _:
-            principal.authorise(command)
 
 
 def _packed(balances: WalletBalances) -> dict[str, int]:
