@@ -4,6 +4,7 @@ Amounts are integer minor units; validation happened before a command exists,
 so the ledger only ever sees well-formed, authorised requests.
 """
 
+import functools
 import hashlib
 import json
 import re
@@ -151,10 +152,16 @@ def request_hash(command: LedgerCommand) -> str:
     can shift a boundary between fields.
     """
     parts = [type(command).__name__]
-    for each in fields(command):
-        value = getattr(command, each.name)
-        if each.default is MISSING:
+    for name, default in _hashed_fields(type(command)):
+        value = getattr(command, name)
+        if default is MISSING:
             parts.append(str(value))
-        elif value != each.default:
-            parts.append(f"{each.name}={json.dumps(value, separators=(',', ':'))}")
+        elif value != default:
+            parts.append(f"{name}={json.dumps(value, separators=(',', ':'))}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@functools.cache
+def _hashed_fields(command_type: type) -> tuple[tuple[str, object], ...]:
+    """A command type's fields and defaults, read once: every request hashes its command."""
+    return tuple((each.name, each.default) for each in fields(command_type))
