@@ -4,7 +4,6 @@ Amounts are integer minor units; validation happened before a command exists,
 so the ledger only ever sees well-formed, authorised requests.
 """
 
-import functools
 import hashlib
 import json
 import re
@@ -152,7 +151,7 @@ def request_hash(command: LedgerCommand) -> str:
     can shift a boundary between fields.
     """
     parts = [type(command).__name__]
-    for name, default in _hashed_fields(type(command)):
+    for name, default in _HASHED_FIELDS[type(command)]:
         value = getattr(command, name)
         if default is MISSING:
             parts.append(str(value))
@@ -161,7 +160,7 @@ def request_hash(command: LedgerCommand) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-@functools.cache
-def _hashed_fields(command_type: type) -> tuple[tuple[str, object], ...]:
-    """A command type's fields and defaults, read once: every request hashes its command."""
-    return tuple((each.name, each.default) for each in fields(command_type))
+# Each command type's fields and defaults, read once: every request hashes its command.
+_HASHED_FIELDS: dict[type, tuple[tuple[str, object], ...]] = {
+    command_type: tuple((each.name, each.default) for each in fields(command_type))
+    for command_type in KINDS}
