@@ -136,6 +136,11 @@ class Book:
         self._balances = dict(balances)
         self._held = dict(held or {})
         self._holds = dict(holds or {})
+        # Hold ids by wallet: each command asks for its wallets' due holds, and a batch may
+        # hold many holds of many wallets; a scan of them all per command would be quadratic.
+        self._holds_of: dict[str, set[str]] = {}
+        for hold in self._holds.values():
+            self._holds_of.setdefault(hold.user_id, set()).add(hold.id)
         self.changed: dict[BalanceKey, int] = {}
         self.held_changed: dict[BalanceKey, int] = {}
         self.holds_changed: dict[str, Hold] = {}
@@ -151,7 +156,8 @@ class Book:
 
     def due_holds(self, account_ids: Collection[str], now: datetime) -> list[Hold]:
         """Active holds of these wallets past their expiry by `now`, soonest first."""
-        due = [h for h in self._holds.values() if h.user_id in account_ids and h.due(now)]
+        due = [self._holds[hold_id] for account in account_ids
+               for hold_id in self._holds_of.get(account, ()) if self._holds[hold_id].due(now)]
         return sorted(due, key=lambda h: (h.expires_at, h.id))
 
     def post(self, command: LedgerCommand, transaction_id: str, now: datetime) -> Posted:
@@ -268,6 +274,7 @@ class Book:
             self._held[key] = self.held(*key) + added_minor
             self.held_changed[key] = self._held[key]
         self._holds[hold.id] = self.holds_changed[hold.id] = hold
+        self._holds_of.setdefault(hold.user_id, set()).add(hold.id)
         held, balance = self.held(*key), self.balance(*key)
         assert 0 <= held <= balance, "held money is never more than the balance"
         delta = added_minor if before is None else -before.amount_minor
