@@ -21,7 +21,7 @@ from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.errors import ValidationError
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
 from wallet.domain.holds import Hold
-from wallet.domain.labels import valid_metadata, valid_reference
+from wallet.domain.labels import labels_json, valid_metadata, valid_reference
 from wallet.domain.ledger import BALANCE_MINOR_MAX, HoldChange, Posting, Rejection, Transaction
 
 _COMMAND_TYPES: dict[str, type[LedgerCommand]] = {kind: kind_type
@@ -125,7 +125,7 @@ def transaction_to_dict(transaction: Transaction) -> dict[str, Any]:
         "postings": [[p.account_id, p.amount_minor, p.balance_after_minor, p.held_minor]
                      for p in transaction.postings],
     }
-    return body | _labels(transaction.reference, transaction.metadata) | (
+    return body | labels_json(transaction.reference, transaction.metadata) | (
         {"holdId": transaction.hold_id} if transaction.hold_id else {})
 
 
@@ -144,7 +144,7 @@ def hold_to_dict(hold: Hold) -> dict[str, Any]:
     return {"id": hold.id, "userId": hold.user_id, "currency": hold.currency,
             "amount": hold.amount_minor, "status": hold.status, "captured": hold.captured_minor,
             "expiresAt": hold.expires_at.isoformat(), "createdAt": hold.created_at.isoformat(),
-            "updatedAt": hold.updated_at.isoformat(), **_labels(hold.reference, hold.metadata)}
+            "updatedAt": hold.updated_at.isoformat(), **labels_json(hold.reference, hold.metadata)}
 
 
 def hold_from_dict(body: dict[str, Any]) -> Hold:
@@ -153,11 +153,6 @@ def hold_from_dict(body: dict[str, Any]) -> Hold:
                 datetime.fromisoformat(body["expiresAt"]),
                 datetime.fromisoformat(body["createdAt"]),
                 datetime.fromisoformat(body["updatedAt"]), body.get("reference"), _metadata(body))
-
-
-def _labels(reference: str | None, metadata: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    return ({"reference": reference} if reference is not None else {}) | (
-        {"metadata": dict(metadata)} if metadata else {})
 
 
 def _metadata(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -5,6 +5,7 @@ record carries; both call these, so the two can never disagree.
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 from wallet.domain.commands import (
     METADATA_KEY,
@@ -39,3 +40,10 @@ def valid_metadata(raw: object, field: str = "metadata") -> Metadata:
                 f"{field}.{key} must be a string of at most {METADATA_VALUE_LENGTH_MAX} "
                 "characters", f"{field}.{key}")
     return tuple(sorted(raw.items()))
+
+
+def labels_json(reference: str | None, metadata: Metadata) -> dict[str, Any]:
+    """A write's labels as JSON shows them, on the wire and to clients alike: each only when
+    it was given, never as null."""
+    shown: dict[str, Any] = {} if reference is None else {"reference": reference}
+    return shown | ({"metadata": dict(metadata)} if metadata else {})

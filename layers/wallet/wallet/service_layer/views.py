@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from wallet.domain.access import Principal
-from wallet.domain.commands import Metadata
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome
 from wallet.domain.holds import Hold
+from wallet.domain.labels import labels_json
 from wallet.domain.ledger import (
     SYSTEM_ACCOUNTS,
     TIMESTAMP_FORMAT,
@@ -30,12 +30,6 @@ def money(minor: int, currency: str) -> str:
 
 def timestamp(moment: datetime) -> str:
     return moment.strftime(TIMESTAMP_FORMAT)
-
-
-def labels(reference: str | None, metadata: Metadata) -> dict[str, Any]:
-    """A write's reference and metadata, each only when it was given."""
-    shown: dict[str, Any] = {} if reference is None else {"reference": reference}
-    return shown | ({"metadata": dict(metadata)} if metadata else {})
 
 
 def transaction_view(transaction: Transaction, viewer: Principal) -> dict[str, Any]:
@@ -58,7 +52,7 @@ def transaction_view(transaction: Transaction, viewer: Principal) -> dict[str, A
     if transaction.hold_id is not None:
         view["holdId"] = transaction.hold_id
     view["createdAt"] = timestamp(transaction.created_at)
-    return view | labels(transaction.reference, transaction.metadata)
+    return view | labels_json(transaction.reference, transaction.metadata)
 
 
 def hold_view(hold: Hold) -> dict[str, Any]:
@@ -68,7 +62,7 @@ def hold_view(hold: Hold) -> dict[str, Any]:
         "capturedAmount": money(hold.captured_minor, hold.currency),
         "expiresAt": timestamp(hold.expires_at), "createdAt": timestamp(hold.created_at),
         "updatedAt": timestamp(hold.updated_at),
-    } | labels(hold.reference, hold.metadata)
+    } | labels_json(hold.reference, hold.metadata)
 
 
 def outcome_view(outcome: Outcome, viewer: Principal) -> dict[str, Any]:
@@ -100,7 +94,7 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
         item["counterparty"] = entry.counterparty
     if entry.hold_id is not None:
         item["holdId"] = entry.hold_id
-    return item | labels(entry.reference, entry.metadata)
+    return item | labels_json(entry.reference, entry.metadata)
 
 
 def entry_of(transaction: Transaction, posting: Posting) -> HistoryEntry:
