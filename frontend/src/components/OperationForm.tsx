@@ -6,7 +6,7 @@ import type { CurrencyLoad } from '../hooks/useCurrencies'
 import type { CurrencyTable } from '../state/currencies'
 import { describeError, type OperationKind } from '../state/errorText'
 import {
-  fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation,
+  fingerprint, formFieldOf, sendKeyed, successMessage, validateOperation,
   type FieldErrors, type OperationField, type OperationInput, type PendingKey,
 } from '../state/operation'
 import type { Claims } from '../state/token'
@@ -62,7 +62,7 @@ function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
   const [failure, setFailure] = useState<string | null>(null)
   const [success, setSuccess] = useState('')
   const [busy, setBusy] = useState(false)
-  // The key of the last attempt whose outcome is unknown; see keyForSubmission.
+  // The key of the last attempt whose outcome is unknown; see sendKeyed.
   const pendingKey = useRef<PendingKey | null>(null)
   const id = useId()
 
@@ -93,17 +93,12 @@ function ReadyForm({ api, claims, onCommitted, table }: ReadyProps) {
     setErrors({})
     setFailure(null)
     const { request } = checked
-    const key = keyForSubmission(pendingKey.current, fingerprint(request), newIdempotencyKey)
-    pendingKey.current = key
     setBusy(true)
     try {
-      const tx = await api.write(request.path, request.body, key.key)
-      pendingKey.current = null
+      const tx = await sendKeyed(pendingKey, fingerprint(request), (key) => api.write(request.path, request.body, key))
       setSuccess(successMessage(request.context, tx))
       onCommitted(tx)
     } catch (error) {
-      // Only an unknown outcome keeps the key: resubmitting then cannot apply twice.
-      if (!outcomeUnknown(error)) pendingKey.current = null
       setFailure(describeError(error, request.context))
       const field = error instanceof ApiError && error.field !== undefined ? formFieldOf(error.field) : undefined
       if (field !== undefined && field in FIELD_LABELS) setErrors({ [field]: (error as ApiError).message })

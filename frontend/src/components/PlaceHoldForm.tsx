@@ -6,7 +6,7 @@ import type { CurrencyTable } from '../state/currencies'
 import {
   describeHoldError, holdSuccessMessage, validatePlaceHold, type PlaceHoldErrors, type PlaceHoldField, type PlaceHoldInput,
 } from '../state/holdForm'
-import { fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, type PendingKey } from '../state/operation'
+import { fingerprint, formFieldOf, sendKeyed, type PendingKey } from '../state/operation'
 import type { Claims } from '../state/token'
 import { MetadataFields } from './MetadataFields'
 import { TextField, type TextFieldOptions } from './TextField'
@@ -51,16 +51,12 @@ export function PlaceHoldForm({ api, claims, table, onPlaced }: Props) {
     setErrors({})
     setFailure(null)
     const { request } = checked
-    const key = keyForSubmission(pendingKey.current, fingerprint(request), newIdempotencyKey)
-    pendingKey.current = key
     setBusy(true)
     try {
-      const hold = await api.placeHold(request.body, key.key)
-      pendingKey.current = null
+      const hold = await sendKeyed(pendingKey, fingerprint(request), (key) => api.placeHold(request.body, key))
       setSuccess(holdSuccessMessage(request.context, hold, table))
       onPlaced(hold)
     } catch (error) {
-      if (!outcomeUnknown(error)) pendingKey.current = null
       setFailure(describeHoldError(error, request.context))
       const field = error instanceof ApiError && error.field !== undefined ? formFieldOf(error.field) : ''
       if ((FIELDS as readonly string[]).includes(field)) setErrors({ [field]: (error as ApiError).message })

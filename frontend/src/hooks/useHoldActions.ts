@@ -9,7 +9,7 @@ import type { Capture, Hold, HistoryItem, WriteBody } from '../api/types'
 import type { CurrencyTable } from '../state/currencies'
 import { describeHoldError, holdSuccessMessage, validateCaptureAmount, type HoldContext } from '../state/holdForm'
 import { transactionToItems } from '../state/live'
-import { fingerprint, keyForSubmission, newIdempotencyKey, outcomeUnknown, type PendingKey } from '../state/operation'
+import { fingerprint, sendKeyed, type KeySlot, type PendingKey } from '../state/operation'
 import type { Claims } from '../state/token'
 
 export interface HoldActionsDeps {
@@ -40,23 +40,18 @@ export function useHoldActions({ api, claims, table, addHolds, addItems, readBal
     const { hold } = context
     const path = `/wallet/holds/${encodeURIComponent(hold.id)}/${context.kind}`
     const body: WriteBody = context.kind === 'capture' && context.amount !== null ? { amount: context.amount } : {}
-    const key = keyForSubmission(pendingKeys.current.get(hold.id) ?? null, fingerprint({ path, body }), newIdempotencyKey)
-    pendingKeys.current.set(hold.id, key)
     setBusy((prev) => new Set(prev).add(hold.id))
     setFailure(null)
     setSuccess('')
     try {
-      const answer: Hold | Capture = context.kind === 'capture'
-        ? await api.captureHold(hold.id, context.amount, key.key)
-        : await api.voidHold(hold.id, key.key)
-      pendingKeys.current.delete(hold.id)
+      const answer = await sendKeyed<Hold | Capture>(slotOf(pendingKeys.current, hold.id), fingerprint({ path, body }),
+        (key) => context.kind === 'capture' ? api.captureHold(hold.id, context.amount, key) : api.voidHold(hold.id, key))
       addHolds(['hold' in answer ? answer.hold : answer])
       if ('transaction' in answer) addItems(transactionToItems(answer.transaction, claims))
       setSuccess(holdSuccessMessage(context, answer, table))
       // Available moved; the websocket says so too, but our own action should not wait for it.
       readBalance(hold.userId, claims.role === 'user').catch(() => {})
     } catch (error) {
-      if (!outcomeUnknown(error)) pendingKeys.current.delete(hold.id)
       setFailure(describeHoldError(error, context))
       // Ended without our seeing it (an expiry, say): read it, so the row goes.
       if (error instanceof ApiError && error.code === 'hold_not_active') api.hold(hold.id).then((fresh) => addHolds([fresh]), () => {})
@@ -82,4 +77,12 @@ export function useHoldActions({ api, claims, table, addHolds, addItems, readBal
   const voidHold = useCallback((hold: Hold) => void run({ kind: 'void', hold }), [run])
 
   return { busy, failure, success, capture, void: voidHold }
+}
+
+/** One hold's key slot in the map of every hold's: a key per hold, so actions on two holds never share one. */
+function slotOf(keys: Map<string, PendingKey>, holdId: string): KeySlot {
+  return {
+    get current() { return keys.get(holdId) ?? null },
+    set current(key) { if (key === null) keys.delete(holdId); else keys.set(holdId, key) },
+  }
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { ApiError, NetworkError, StillPendingError } from '../api/errors'
 import { currencyTable } from '../test/fixtures'
 import {
-  fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, successMessage, validateOperation, type OperationInput,
+  fingerprint, formFieldOf, keyForSubmission, newIdempotencyKey, outcomeUnknown, sendKeyed, successMessage, validateOperation,
+  type KeySlot, type OperationInput,
 } from './operation'
 
 const table = currencyTable()
@@ -112,6 +113,22 @@ describe('idempotency keys', () => {
     expect(outcomeUnknown(new ApiError(503, { code: 'unavailable', message: '' }))).toBe(true)
     expect(outcomeUnknown(new ApiError(422, { code: 'insufficient_funds', message: '' }))).toBe(false)
     expect(outcomeUnknown(new ApiError(400, { code: 'validation_error', message: '' }))).toBe(false)
+  })
+
+  it('sends under one key until an answer or a refusal frees it', async () => {
+    let n = 0
+    const make = () => `k${++n}`
+    const slot: KeySlot = { current: null }
+    const sent: string[] = []
+    const failing = (error: Error) => async (key: string) => { sent.push(key); throw error }
+    await expect(sendKeyed(slot, 'same', failing(new NetworkError()), make)).rejects.toThrow()
+    expect(slot.current?.key).toBe('k1') // unknown: kept for the retry
+    await expect(sendKeyed(slot, 'same', failing(new ApiError(503, { code: 'unavailable', message: '' })), make)).rejects.toThrow()
+    expect(await sendKeyed(slot, 'same', async (key) => { sent.push(key); return 'ok' }, make)).toBe('ok')
+    expect(slot.current).toBeNull() // answered: the next submission is a new operation
+    await expect(sendKeyed(slot, 'same', failing(new ApiError(422, { code: 'insufficient_funds', message: '' })), make)).rejects.toThrow()
+    expect(slot.current).toBeNull() // refused: nothing to retry
+    expect(sent).toEqual(['k1', 'k1', 'k1', 'k2'])
   })
 
   it('makes v4 UUIDs, with or without crypto.randomUUID', () => {

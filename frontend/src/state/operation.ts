@@ -139,6 +139,31 @@ export function keyForSubmission(pending: PendingKey | null, print: string, newK
   return { fingerprint: print, key: newKey() }
 }
 
+/** Where a form keeps the key of its last attempt whose outcome is unknown (a React ref fits). */
+export interface KeySlot {
+  current: PendingKey | null
+}
+
+/**
+ * Sends one submission under its Idempotency-Key (see keyForSubmission). Only an unknown
+ * outcome keeps the key in the slot, so resubmitting the same operation then cannot apply
+ * twice; an answer, or a definite refusal, frees it.
+ */
+export async function sendKeyed<T>(
+  slot: KeySlot, print: string, send: (key: string) => Promise<T>, newKey: () => string = newIdempotencyKey,
+): Promise<T> {
+  const key = keyForSubmission(slot.current, print, newKey)
+  slot.current = key
+  try {
+    const answer = await send(key.key)
+    slot.current = null
+    return answer
+  } catch (error) {
+    if (!outcomeUnknown(error)) slot.current = null
+    throw error
+  }
+}
+
 /**
  * A fresh Idempotency-Key. crypto.randomUUID exists only in secure contexts
  * (https, localhost); a dashboard opened over plain http on another host falls
