@@ -12,5 +12,6 @@ def handler(event: api.Event, context: object) -> dict[str, Any]:
 
 
 async def hold_void(request: Request, wallet: WalletService) -> api.Response:
+    request.no_fields()  # read as capture reads it: a body nobody reads would mislead its sender
     hold = await wallet.hold(request.principal, request.path_parameters.get("id", ""))
     return await api.submit(request, wallet, void_of(hold))

@@ -293,7 +293,59 @@ def test_a_json_number_is_text_yet_not_a_string() -> None:
 
 def test_labels_are_optional() -> None:
     assert labels_of('{"userId": "alice"}') == (None, ())
-    assert labels_of('{"reference": null, "metadata": null}') == (None, ())
+
+
+@pytest.mark.parametrize("name", ["reference", "metadata", "amount", "currency", "userId",
+                                  "expiresInSeconds", "anything"])
+def test_an_explicit_null_is_refused_naming_its_field(name: str) -> None:
+    """A client's unset variable must never stand for "absent": a capture with
+    `amount: null` would otherwise take the whole hold."""
+    with pytest.raises(ValidationError) as refused:
+        fields(json.dumps({"userId": "alice", name: None}))
+    assert refused.value.field == name
+    assert "null" in refused.value.message
+
+
+def test_a_null_inside_metadata_is_refused_by_the_labels_rule() -> None:
+    refused_labels('{"metadata": {"note": null}}', "metadata.note")
+
+
+@pytest.mark.parametrize("escaped", ["\\udfff", "\\ud800", "\\u0000", "\\u001b",
+                                     "\\u0085"])
+def test_a_lone_surrogate_or_control_character_in_any_label_is_refused(escaped: str) -> None:
+    refused_labels(f'{{"metadata": {{"note": "a{escaped}"}}}}', "metadata.note")
+    refused_labels(f'{{"reference": "a{escaped}"}}', "reference")
+
+
+@pytest.mark.parametrize("value", ["\x00", "a\udfff", "\n", "\x9f"])
+def test_every_query_parameter_and_path_parameter_follows_the_text_rule(value: str) -> None:
+    for name in ("metadata.x", "reference", "currency", "cursor", "anything"):
+        with pytest.raises(ValidationError) as refused:
+            _ = request(queryStringParameters={name: value}).query
+        assert refused.value.field == name
+    with pytest.raises(ValidationError) as named:
+        _ = request(queryStringParameters={f"metadata.{value}": "x"}).query
+    assert named.value.field == "query"
+    with pytest.raises(ValidationError) as path:
+        _ = request(pathParameters={"id": value}).path_parameters
+    assert path.value.field == "id"
+
+
+def test_text_query_parameters_are_read_as_sent() -> None:
+    sent = {"metadata.x": "👩\u200d💻", "reference": "order 7"}
+    assert dict(request(queryStringParameters=sent).query) == sent
+
+
+def test_a_request_that_takes_no_fields_refuses_any() -> None:
+    request("", JSON).no_fields()
+    request("{}", JSON).no_fields()
+    with pytest.raises(ValidationError) as refused:
+        request('{"amount": "5"}', JSON).no_fields()
+    assert refused.value.field == "amount"
+    with pytest.raises(ValidationError):
+        request("not json", JSON).no_fields()
+    with pytest.raises(UnsupportedMediaType):
+        request("<void/>", {"content-type": "text/xml"}).no_fields()
 
 
 def test_labels_are_read_and_metadata_sorted_by_key() -> None:

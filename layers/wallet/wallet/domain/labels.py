@@ -15,18 +15,19 @@ from wallet.domain.commands import (
     Metadata,
 )
 from wallet.domain.errors import ValidationError
+from wallet.domain.text import RULE, is_text
 
 
 def valid_reference(raw: object, field: str = "reference") -> str:
-    if type(raw) is not str or not 0 < len(raw) <= REFERENCE_LENGTH_MAX \
-            or not raw.isprintable():
+    if type(raw) is not str or not 0 < len(raw) <= REFERENCE_LENGTH_MAX or not is_text(raw):
         raise ValidationError(
-            f"{field} must be 1 to {REFERENCE_LENGTH_MAX} printable characters", field)
+            f"{field} must be 1 to {REFERENCE_LENGTH_MAX} characters of {RULE}", field)
     return raw
 
 
 def valid_metadata(raw: object, field: str = "metadata") -> Metadata:
-    """A JSON object of string values; `type(...) is str` refuses numbers kept as text."""
+    """A JSON object of string values, each text as a reference is (domain/text.py) but
+    possibly empty; `type(...) is str` refuses numbers kept as text."""
     if not isinstance(raw, Mapping):
         raise ValidationError(f"{field} must be a JSON object of strings", field)
     if len(raw) > METADATA_KEYS_MAX:
@@ -35,10 +36,11 @@ def valid_metadata(raw: object, field: str = "metadata") -> Metadata:
         if type(key) is not str or not METADATA_KEY.fullmatch(key):
             raise ValidationError(
                 f"{field} keys must be 1 to 40 of A-Z a-z 0-9 _ . -", f"{field}.{str(key)[:40]}")
-        if type(value) is not str or len(value) > METADATA_VALUE_LENGTH_MAX:
+        if type(value) is not str or len(value) > METADATA_VALUE_LENGTH_MAX \
+                or not is_text(value):
             raise ValidationError(
                 f"{field}.{key} must be a string of at most {METADATA_VALUE_LENGTH_MAX} "
-                "characters", f"{field}.{key}")
+                f"characters of {RULE}", f"{field}.{key}")
     return tuple(sorted(raw.items()))
 
 

@@ -24,6 +24,7 @@ from wallet.domain.errors import (
 )
 from wallet.domain.labels import valid_metadata, valid_reference
 from wallet.domain.money import Currency, currency_of, parse_amount, whole_number
+from wallet.domain.text import valid_text
 from wallet.service_layer.ports import TokenCodec
 
 BODY_BYTES_MAX = 64 * 1024
@@ -60,8 +61,16 @@ class Request:
     def __init__(self, event: Mapping[str, Any], rules: RequestRules) -> None:
         self.event, self.rules = event, rules
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        self.query: Mapping[str, str] = event.get("queryStringParameters") or {}
-        self.path_parameters: Mapping[str, str] = event.get("pathParameters") or {}
+
+    @cached_property
+    def query(self) -> Mapping[str, str]:
+        """Every query parameter, each name and value text by the one rule (domain/text.py):
+        a parameter no backend could compare is a 400, on every backend alike."""
+        return _texts(self.event.get("queryStringParameters") or {})
+
+    @cached_property
+    def path_parameters(self) -> Mapping[str, str]:
+        return _texts(self.event.get("pathParameters") or {})
 
     @cached_property
     def principal(self) -> Principal:
@@ -105,6 +114,13 @@ class Request:
     @property
     def fields(self) -> Mapping[str, Any]:
         return self.body.fields
+
+    def no_fields(self) -> None:
+        """A route that takes no body still reads it: a body it cannot read, or a field it
+        would ignore (a void's `amount`, say), is the client's mistake, said out loud."""
+        for name in self.fields:
+            raise ValidationError(f"{name[:64]} is not a field of this request; send no body",
+                                  name[:64])
 
     def user_id(self, name: str) -> str:
         return valid_user_id(self.fields.get(name), name)
@@ -231,7 +247,18 @@ def _json_object(text: str) -> Mapping[str, Any]:
         raise ValidationError("the body is not valid JSON", "body") from exc
     if not isinstance(value, dict):
         raise ValidationError("the body must be a JSON object", "body")
+    for name, field_value in value.items():
+        if field_value is None:  # a client's unset variable must never mean "take it all"
+            raise ValidationError(f"{name[:64]} may not be null: leave it out to mean absent",
+                                  name[:64])
     return value
+
+
+def _texts(parameters: Mapping[str, str]) -> Mapping[str, str]:
+    for name, value in parameters.items():
+        valid_text(name, "query")
+        valid_text(value, name)
+    return parameters
 
 
 def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
