@@ -96,10 +96,12 @@ class LocalRuntime:
         await self.sockets.close_all()
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        """Healthy means the ledger answers; a process that cannot reach it is not."""
+        """Ready means the ledger answers, and the consumer this process runs, if any, is not
+        stalled: commands waiting with none applied for WALLET_LEDGER_STALL_S."""
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self.executor, self.container.store.ping)
+            ledger_ready(self.container)
         except Unavailable as error:
             return error_answer(error, request)
         return web.json_response({"status": "ok"})
@@ -136,6 +138,14 @@ class LocalRuntime:
         response = error_answer(wrong_method, request)
         response.headers["Allow"] = ", ".join(known)
         return response
+
+
+def ledger_ready(container: Container) -> None:
+    """Raises Unavailable while this process's consumer is stalled past the bound."""
+    stalled_s, bound_s = container.consumer.stalled_s(), container.config.ledger_stall_s
+    if stalled_s > bound_s:
+        raise Unavailable(f"the ledger has applied nothing for {int(stalled_s)} s while "
+                          f"commands wait (bound: {bound_s} s)")
 
 
 async def _request_id(request: web.Request, response: web.StreamResponse) -> None:

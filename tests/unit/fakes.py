@@ -203,13 +203,34 @@ def _matches(entry: HistoryEntry, query: HistoryQuery) -> bool:
 
 
 class FailingBatchStore(FakeLedgerStore):
-    """A store whose writes fail, as a lost database connection would."""
+    """A store whose writes fail, as a lost database connection would, until `down` is
+    cleared."""
+
+    down = True
 
     @contextmanager
     def batch(self) -> Iterator[LedgerBatch]:
         batch = FakeLedgerBatch(self)
         yield batch
-        raise RuntimeError("the database went away")
+        if self.down:
+            raise Unavailable("the database went away")
+        self._commit(batch)
+
+
+class PoisonedStore(FakeLedgerStore):
+    """A store whose commit raises, as no database outage does, when a batch would commit
+    money for one of `poison`'s user ids: what a lone surrogate once did to the hash."""
+
+    def __init__(self, *poison: str) -> None:
+        super().__init__()
+        self.poison, self.attempts = set(poison), 0
+
+    def _commit(self, batch: FakeLedgerBatch) -> None:
+        self.attempts += 1
+        if any(isinstance(outcome, TransactionCommitted) and envelope.command.wallet_id
+               in self.poison for envelope, outcome in batch.applied):
+            raise UnicodeEncodeError("utf-8", "\udfff", 0, 1, "surrogates not allowed")
+        super()._commit(batch)
 
 
 class UnreachableReadsStore(FakeLedgerStore):

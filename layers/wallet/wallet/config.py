@@ -56,6 +56,7 @@ class Config:
     log_partitions: int
     log_depth_max: int
     batch_size_max: int
+    ledger_stall_s: int  # readiness fails once commands wait this long with none applied
     handler_threads: int
     waiters_max: int
     log_level: str
@@ -102,6 +103,7 @@ class Config:
             log_partitions=source.integer("WALLET_LOG_PARTITIONS", 8, 1, 256),
             log_depth_max=source.integer("WALLET_LOG_DEPTH_MAX", 10_000, 1, 1_000_000),
             batch_size_max=source.integer("WALLET_BATCH_SIZE_MAX", 500, 1, 10_000),
+            ledger_stall_s=source.integer("WALLET_LEDGER_STALL_S", 30, 1, 3600),
             handler_threads=source.integer("WALLET_HANDLER_THREADS", 64, 1, 1024),
             waiters_max=source.integer("WALLET_WAITERS_MAX", 20_000, 1, 1_000_000),
             log_level=source.choice("WALLET_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING")),

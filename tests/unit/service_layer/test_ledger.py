@@ -17,6 +17,7 @@ from ..fakes import (
     DownPubSub,
     FailingBatchStore,
     FakeLedgerStore,
+    PoisonedStore,
     RecordingCache,
     RecordingDeadLetters,
     SyncPubSub,
@@ -146,7 +147,7 @@ def test_a_batch_of_rejections_invalidates_nothing() -> None:
 
 def test_a_failed_commit_propagates_and_changes_nothing() -> None:
     store, cache = FailingBatchStore(), RecordingCache()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Unavailable):
         apply(store, envelope(Deposit("alice", 500, "USD")), cache=cache)
     assert store.outcomes == {}
     assert store.balance_rows == {}
@@ -155,13 +156,73 @@ def test_a_failed_commit_propagates_and_changes_nothing() -> None:
 
 def consumer(
     store: FakeLedgerStore | None = None, pubsub: SyncPubSub | None = None,
-    dead_letters: RecordingDeadLetters | None = None,
+    dead_letters: RecordingDeadLetters | None = None, monotonic: list[float] | None = None,
 ) -> tuple[LedgerConsumer, SyncPubSub]:
     pubsub = SyncPubSub() if pubsub is None else pubsub
     letters = RecordingDeadLetters() if dead_letters is None else dead_letters
+    now_s = [0.0] if monotonic is None else monotonic
     ledger = LedgerConsumer(store or FakeLedgerStore(), RecordingCache(), pubsub, letters,
-                            lambda: NOW)
+                            lambda: NOW, monotonic=lambda: now_s[0])
     return ledger, pubsub
+
+
+# --- a command that raises while applied ------------------------------------------------------
+
+def test_a_command_that_raises_is_isolated_and_the_rest_of_its_batch_commits_in_order() -> None:
+    store, letters = PoisonedStore("mallory"), RecordingDeadLetters()
+    ledger, pubsub = consumer(store, dead_letters=letters)
+    sent = [envelope(Deposit("alice", 500, "USD")), envelope(Deposit("bob", 7, "USD")),
+            envelope(Deposit("mallory", 1, "USD")), envelope(Payout("alice", 200, "USD")),
+            envelope(Transfer("bob", "alice", 5, "USD"))]
+    outcomes = ledger.handle([encode_envelope(e) for e in sent])
+
+    assert [o.command_id for o in outcomes] == [e.command_id for e in sent]
+    rejected = outcomes[2]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.rejection.code == "unprocessable_command"
+    assert all(isinstance(o, TransactionCommitted) for i, o in enumerate(outcomes) if i != 2)
+    assert store.balance_rows[("alice", "USD")] == 305 and ("mallory", "USD") not in \
+        store.balance_rows
+    assert letters.letters == [(encode_envelope(sent[2]), "failed while applied: "
+                                "UnicodeEncodeError")]
+    assert [decode_outcome(m) for m in pubsub.messages(EVENTS_CHANNEL)] == outcomes
+    assert ledger.stalled_s() == 0
+
+
+def test_isolating_one_command_costs_a_logarithmic_number_of_attempts() -> None:
+    store = PoisonedStore("mallory")
+    ledger, _ = consumer(store)
+    sent = [envelope(Deposit(f"user{n}", 1, "USD")) for n in range(63)]
+    sent.insert(40, envelope(Deposit("mallory", 1, "USD")))
+    ledger.handle([encode_envelope(e) for e in sent])
+    assert len(store.outcomes) == 64
+    assert store.attempts <= 2 * 6 + 3  # halvings down to one, a retry alone, the rejection
+
+
+def test_a_redelivered_poison_command_answers_its_rejection_and_is_not_set_aside_again() -> None:
+    store, letters = PoisonedStore("mallory"), RecordingDeadLetters()
+    ledger, _ = consumer(store, dead_letters=letters)
+    poison = encode_envelope(envelope(Deposit("mallory", 1, "USD")))
+    [rejected] = ledger.handle([poison])
+    assert ledger.handle([poison]) == []
+    assert len(letters.letters) == 1 and isinstance(rejected, CommandRejected)
+
+
+def test_a_database_outage_fails_the_batch_and_the_stall_ages_until_a_batch_applies() -> None:
+    store, clock_s = FailingBatchStore(), [100.0]
+    ledger, _ = consumer(store, monotonic=clock_s)
+    deposit = encode_envelope(envelope(Deposit("alice", 5, "USD")))
+    assert ledger.stalled_s() == 0
+    with pytest.raises(Unavailable):
+        ledger.handle([deposit])
+    clock_s[0] = 130.0
+    with pytest.raises(Unavailable):  # the retry keeps the first time
+        ledger.handle([deposit])
+    assert ledger.stalled_s() == 30.0
+    assert store.outcomes == {}
+    store.down = False
+    assert len(ledger.handle([deposit])) == 1
+    assert ledger.stalled_s() == 0
 
 
 def test_the_consumer_publishes_each_outcome_on_the_events_channel() -> None:

@@ -8,7 +8,13 @@ import threading
 import pytest
 from wallet.domain.access import Principal
 from wallet.domain.commands import Deposit, LedgerCommand, Payout, Transfer, request_hash
-from wallet.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    OutcomeUnknown,
+    Unavailable,
+)
 from wallet.domain.events import CommandRejected, TransactionCommitted
 from wallet.domain.ledger import BALANCE_MINOR_MAX
 from wallet.domain.money import ExactDecimal
@@ -223,6 +229,21 @@ async def test_without_a_shared_registry_only_the_first_gateway_knows_a_pending_
 async def test_lookup_of_an_unknown_id_is_not_found() -> None:
     with pytest.raises(NotFound):
         await stack().service.lookup(OPERATOR, "no-such-id")
+
+
+async def test_a_location_whose_command_was_lost_says_to_retry_with_the_same_key() -> None:
+    """A restart of the embedded log loses what was not yet applied: the 202's Location
+    then answers outcome_unknown, never the bare not_found of an id nobody gave."""
+    first = stack(hold=True, wait_for_commit_ms=0)
+    submitted = await first.service.submit(ALICE, Deposit("alice", 500, "USD"), "key-1")
+    restarted = second_gateway(first, None)  # the waiters' memory is gone with the process
+    with pytest.raises(OutcomeUnknown) as unknown:
+        await restarted.lookup(ALICE, submitted.command_id, submitted.request_hash)
+    assert "same Idempotency-Key" in unknown.value.message
+    assert not isinstance(unknown.value, NotFound)
+    with pytest.raises(OutcomeUnknown):  # a stranger's Location learns nothing more
+        await restarted.lookup(Principal("carol", "user"), submitted.command_id,
+                               submitted.request_hash)
 
 
 async def test_lookup_shows_a_transaction_to_its_parties_and_operators_only() -> None:

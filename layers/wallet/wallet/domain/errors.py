@@ -38,6 +38,15 @@ class NotFound(WalletError):
     code = "not_found"
 
 
+class OutcomeUnknown(WalletError):
+    """A 202's Location whose command no store records and no gateway awaits any more: it was
+    lost before it was stored (a restart of the embedded log), or is waiting longer than
+    gateways remember. A retry with the same Idempotency-Key is safe either way: it applies
+    at most once, and answers the first outcome if there is one."""
+
+    code = "outcome_unknown"
+
+
 class MethodNotAllowed(WalletError):
     code = "method_not_allowed"
 
@@ -70,6 +79,14 @@ class HoldNotActive(WalletError):
 
 class AmountExceedsHold(WalletError):
     code = "amount_exceeds_hold"
+
+
+class UnprocessableCommand(WalletError):
+    """The ledger failed to apply this one command (a bug, or input that slipped past every
+    check): it was set aside in the dead letters for an operator, and nothing of it applied,
+    so the rest of the ledger goes on."""
+
+    code = "unprocessable_command"
 
 
 class TooManyConnections(WalletError):
@@ -110,6 +127,6 @@ class RequestTimeout(WalletError):
 REJECTIONS: dict[str, type[WalletError]] = {
     error.code: error
     for error in (InsufficientFunds, BalanceLimitExceeded, IdempotencyKeyReused, HoldNotActive,
-                  AmountExceedsHold)
+                  AmountExceedsHold, UnprocessableCommand)
 }
 """The errors the ledger itself may answer with, by code, so a stored outcome can be rebuilt."""

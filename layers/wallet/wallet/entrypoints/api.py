@@ -38,9 +38,11 @@ log = logging.getLogger("wallet.http")
 
 STATUS_BY_CODE = {
     "validation_error": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+    "outcome_unknown": 410,
     "method_not_allowed": 405, "idempotency_key_reused": 409, "payload_too_large": 413,
     "unsupported_media_type": 415, "insufficient_funds": 422, "balance_limit_exceeded": 422,
-    "hold_not_active": 409, "amount_exceeds_hold": 422, "unavailable": 503,
+    "hold_not_active": 409, "amount_exceeds_hold": 422, "unprocessable_command": 422,
+    "unavailable": 503,
     "too_many_connections": 429, "rate_limited": 429,
     # answered by the HTTP edge itself (runtime/wallet_runtime/edge.py)
     "bad_request": 400, "request_timeout": 408, "headers_too_large": 431,

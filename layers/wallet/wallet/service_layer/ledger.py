@@ -134,7 +134,35 @@ def _replay(envelope: Envelope, earlier: Outcome, now: datetime) -> Outcome | No
                            envelope.command.wallet_id, envelope.attempt_id)
 
 
+def reject(
+    store: LedgerStore, envelope: Envelope, rejection: Rejection, now: datetime
+) -> CommandRejected | None:
+    """Records `rejection` as the command's outcome, in a transaction of its own that writes
+    nothing of the command but its id, request hash, wallet, kind and amount; None if the
+    command has an outcome already."""
+    with store.batch() as batch:
+        if batch.load_outcomes({envelope.command_id}):
+            return None
+        rejected = CommandRejected(envelope.command_id, envelope.request_hash, rejection, now,
+                                   envelope.command.wallet_id, envelope.attempt_id)
+        batch.save([(envelope, rejected)], Accounts({}, {}), ())
+    return rejected
+
+
 EVENTS_CHANNEL = "wallet.events"
+UNAPPLIABLE_REASON = "failed while applied"
+UNPROCESSABLE = Rejection(
+    "unprocessable_command",
+    "the ledger could not apply this request; nothing of it was applied, and it was set aside "
+    "for an operator. Retrying it will not help: change the request, or contact support")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A decoded command and the bytes it came in, which a dead letter keeps as they were."""
+
+    envelope: Envelope
+    value: bytes
 
 
 @dataclass(frozen=True)
@@ -157,48 +185,117 @@ class LedgerConsumer:
     vanishes. Publishing comes after the commit and may fail: events are
     notifications, and waiters and dashboards fall back on the store, so a
     pub/sub outage costs latency, never money.
+
+    A command that decodes but raises while it is applied is poison too, found
+    by halving its batch (`_apply_isolating`): the others commit, and it is
+    dead-lettered and rejected as `unprocessable_command`, which its client
+    receives. Only `Unavailable`, the database's own outage, fails the batch.
     """
 
     def __init__(
         self, store: LedgerStore, cache: BalanceCache, pubsub: PubSub,
         dead_letters: DeadLetters, clock: Clock, metrics: Metrics = NO_METRICS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store, self._cache, self._pubsub, self._clock = store, cache, pubsub, clock
-        self._dead_letters, self._metrics = dead_letters, metrics
+        self._dead_letters, self._metrics, self._monotonic = dead_letters, metrics, monotonic
+        # When the batch in hand was first handed over, until one is applied: a batch retried
+        # through an outage keeps its first time, so the stall's age is the ledger's own.
+        self._pending_since: float | None = None
+
+    def stalled_s(self) -> float:
+        """How long commands have waited while this consumer applied nothing; 0 if none wait."""
+        since = self._pending_since
+        return 0.0 if since is None else self._monotonic() - since
 
     def handle(self, values: Sequence[bytes]) -> list[Outcome]:
         """Dead-letters the poison first: a dead letter that cannot be stored fails the batch."""
-        envelopes, poison = self._split(values)
+        records, poison = self._split(values)
         for each in poison:
             self._dead_letters.send(values[each.index], each.reason)
-        return self._apply(envelopes)
+        return self._apply(records)
 
     def apply(self, values: Sequence[bytes]) -> tuple[list[Outcome], list[Poison]]:
-        """Applies every command the batch holds and names the poison; raises if the store
-        cannot take them, so the whole batch is retried."""
-        envelopes, poison = self._split(values)
-        return self._apply(envelopes), poison
+        """Applies every command the batch holds and names the undecodable poison; raises if
+        the store is unavailable, so the whole batch is retried."""
+        records, poison = self._split(values)
+        return self._apply(records), poison
 
-    def _split(self, values: Sequence[bytes]) -> tuple[list[Envelope], list[Poison]]:
-        envelopes: list[Envelope] = []
+    def _split(self, values: Sequence[bytes]) -> tuple[list[Record], list[Poison]]:
+        records: list[Record] = []
         poison: list[Poison] = []
         for index, value in enumerate(values):
             decoded = _decode(value)
             if isinstance(decoded, Envelope):
-                envelopes.append(decoded)
+                records.append(Record(decoded, value))
             else:
                 poison.append(Poison(index, decoded))
                 self._metrics.dead_lettered()
-        return envelopes, poison
+        return records, poison
 
-    def _apply(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
-        if not envelopes:
+    def _apply(self, records: Sequence[Record]) -> list[Outcome]:
+        if not records:
             return []
         started = time.perf_counter()
-        outcomes = apply_batch(self._store, self._cache, envelopes, self._clock)
-        self._metrics.batch_applied(len(envelopes), time.perf_counter() - started)
+        if self._pending_since is None:
+            self._pending_since = self._monotonic()
+        outcomes = self._apply_isolating(records)
+        self._pending_since = None
+        self._metrics.batch_applied(len(records), time.perf_counter() - started)
         self._publish(outcomes)
         return outcomes
+
+    def _apply_isolating(self, records: Sequence[Record]) -> list[Outcome]:
+        """Applies the records, halving a batch that raises until the raising command is alone.
+
+        Halves keep their order, so a wallet's commands still apply in log
+        order. The depth is log2 of the batch size, so one poison command in a
+        batch of n costs about 2 log2(n) transactions, once.
+        """
+        try:
+            return apply_batch(self._store, self._cache, [r.envelope for r in records],
+                               self._clock)
+        except Unavailable:
+            raise  # the database's outage: every command waits for it, none is to blame
+        except Exception:  # any other failure is the batch's content, isolated
+            if len(records) > 1:
+                middle = len(records) // 2
+                return [*self._apply_isolating(records[:middle]),
+                        *self._apply_isolating(records[middle:])]
+        return self._alone(records[0])
+
+    def _alone(self, record: Record) -> list[Outcome]:
+        """A command that raised alone. Once more, since a commit that lost a race on its id
+        raises too and then succeeds; raising again, it is poison."""
+        try:
+            return apply_batch(self._store, self._cache, [record.envelope], self._clock)
+        except Unavailable:
+            raise
+        except Exception as exc:  # the command is to blame: set it aside
+            return self._set_aside(record, exc)
+
+    def _set_aside(self, record: Record, error: Exception) -> list[Outcome]:
+        """Dead-letters the command, then records its rejection for its client.
+
+        In that order: a crash between the two redelivers the command, which
+        raises again and is set aside again (a second letter, never a lost
+        one). The reason names the error's type only: its text may quote the
+        command's content.
+        """
+        envelope = record.envelope
+        log.error("command failed while applied; dead-lettered and rejected",
+                  extra={"command_id": envelope.command_id, "error": type(error).__name__})
+        self._dead_letters.send(record.value, f"{UNAPPLIABLE_REASON}: {type(error).__name__}")
+        self._metrics.dead_lettered()
+        try:
+            rejected = reject(self._store, envelope, UNPROCESSABLE, self._clock())
+        except Unavailable:
+            raise
+        except Exception:  # the letter holds it; the client's Location says so
+            log.exception("a poison command's rejection could not be stored",
+                          extra={"command_id": envelope.command_id})
+            return []
+        return [] if rejected is None else [rejected]
 
     def _publish(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:

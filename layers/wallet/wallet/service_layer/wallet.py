@@ -32,7 +32,7 @@ from wallet.domain.commands import (
     VoidHold,
     request_hash,
 )
-from wallet.domain.errors import IdempotencyKeyReused, NotFound, Unavailable
+from wallet.domain.errors import IdempotencyKeyReused, NotFound, OutcomeUnknown, Unavailable
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
 from wallet.domain.holds import UNKNOWN_HOLD, Hold
 from wallet.domain.money import Currency, ExactDecimal, currency_of
@@ -228,18 +228,32 @@ class WalletService:
         Requests that reuse one key share the command id, so a 202's Location
         also names its request: the outcome of another request under that id
         is a reused key, never this request's result.
+
+        A Location (it carries `request_hash`) whose command nobody records or
+        awaits is OutcomeUnknown, never a bare 404: its 202 promised an
+        answer, and the answer is to retry with the same key. Whose it is
+        changes nothing there, so a Location tells a stranger no more.
         """
         outcome = await self._offloads.store(self._store.outcome, command_id)
         if outcome is None:
             owner = await self._pending_owner(command_id)
             if owner is not None and (principal.is_operator or owner == principal.subject):
                 return None
-            raise NotFound(f"no transaction {command_id}")
+            raise _unknown(command_id, request_hash)
         if not principal.is_operator and principal.subject not in _parties(outcome):
-            raise NotFound(f"no transaction {command_id}")
+            raise _unknown(command_id, request_hash)
         if request_hash is not None:
             _replayable(request_hash, outcome)
         return outcome
+
+
+def _unknown(command_id: str, request_hash: str | None) -> NotFound | OutcomeUnknown:
+    if request_hash is None:
+        return NotFound(f"no transaction {command_id}")
+    return OutcomeUnknown(
+        "no outcome is recorded for this request and it is no longer pending: it may have "
+        "been lost before it was stored. Retry the request with the same Idempotency-Key: it "
+        "applies at most once, and answers with the first outcome if there was one")
 
 
 def capture_of(hold: Hold, amount_minor: int | None) -> CaptureHold:
