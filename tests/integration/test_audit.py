@@ -1,5 +1,6 @@
 """Verifying the journal on the real stores: clean after real transactions, and a stored entry
-tampered with behind the append-only triggers' back is named, account and entry.
+tampered with behind the append-only triggers' back is named, account and entry. Both hold
+while another thread keeps committing: the audit reads one snapshot, which no write waits for.
 
 The tampering is what a database superuser could do: on PostgreSQL, triggers
 switched off for the session (`session_replication_role = replica`); on
@@ -10,9 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -40,9 +44,17 @@ from .support import (
     StepClock,
     envelope,
     unique,
+    wait_until,
 )
 
 CLI_TIMEOUT_S = 60
+AUDITS_UNDER_LOAD = 10  # each must be clean: one stray problem in ten fails the test
+WRITE_PAUSE_S = 0.0005  # between the writer's batches: writes keep flowing, the audit still runs
+WRITER_STOP_TIMEOUT_S = 30.0
+# Batches committed before the audits start: a history long enough that an audit takes a few
+# milliseconds, so the writer's commits land in the middle of it.
+WARM_UP_BATCHES = 50
+WRITE_TIMEOUT_S = 5.0  # under SQLite's 10 s busy timeout: a write the snapshot blocked fails
 
 
 def write_journal(store: SqlLedgerStore, clock: StepClock) -> tuple[str, str]:
@@ -88,6 +100,47 @@ def entry_of(raw: RawLedger, account: str, currency: str, index: int) -> tuple[i
                     "currency = ? ORDER BY seq", [account, currency])
     seq, transaction_id = rows[index]
     return int(seq), str(transaction_id)
+
+
+class Writer:
+    """A thread committing deposits and transfers through the consumer's path until stopped,
+    on wallets of its own and on the system accounts every deposit debits."""
+
+    def __init__(self, store: SqlLedgerStore, clock: StepClock) -> None:
+        self._store, self._clock = store, clock
+        self._wallets = [unique("busy") for _ in range(3)]
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="busy-writer", daemon=True)
+        self._error: BaseException | None = None
+        self.batches = 0  # committed so far; only this thread writes it
+
+    def __enter__(self) -> "Writer":
+        self._thread.start()
+        wait_until(lambda: self.batches >= WARM_UP_BATCHES or self._error is not None,
+                   "the writer's first batches")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._stopping.set()
+        self._thread.join(WRITER_STOP_TIMEOUT_S)
+        assert not self._thread.is_alive(), "the writer did not stop"
+        if self._error is not None and error is None:
+            raise self._error
+
+    def _run(self) -> None:
+        first, second, third = self._wallets
+        commands: list[LedgerCommand] = [
+            Deposit(first, 1_000, "USD"), Deposit(second, 700, "USD"),
+            Transfer(first, third, 300, "USD"), Deposit(third, 50, "EUR")]
+        try:
+            while not self._stopping.is_set():
+                apply_batch(self._store, MemoryBalanceCache(),
+                            [envelope(command) for command in commands], self._clock)
+                self.batches += 1
+                self._stopping.wait(WRITE_PAUSE_S)
+        except BaseException as error:  # handed to the test thread, which fails with it
+            self._error = error
 
 
 def named(report: AuditReport, code: str) -> list[tuple[str, str, int | None, str | None]]:
@@ -150,6 +203,52 @@ def test_a_removed_entry_is_named_at_the_next_and_its_transaction_is_unbalanced(
     assert [(a, e) for a, _, e, _ in named(report, "chain_broken")] == [(alice, next_seq)]
     assert (alice, "USD", None, None) in named(report, "balance_mismatch")
     assert [t for _, _, _, t in named(report, "unbalanced_transaction")] == [removed_transaction]
+
+
+def test_a_snapshot_neither_holds_up_a_write_nor_sees_it(
+        store: SqlLedgerStore, clock: StepClock) -> None:
+    alice, _ = write_journal(store, clock)
+    deposit = [envelope(Deposit(alice, 5, "USD"))]
+    with store.journal_snapshot() as journal:
+        before = journal.audited_accounts(alice)
+        with ThreadPoolExecutor(1) as writer:  # another thread: another connection
+            writer.submit(apply_batch, store, MemoryBalanceCache(), deposit, clock).result(
+                timeout=WRITE_TIMEOUT_S)
+        assert journal.audited_accounts(alice) == before
+        (usd,) = [account for account in before if account.currency == "USD"]
+        assert journal.journal(alice, "USD", 0, 100)[-1].hash == usd.head
+    with store.journal_snapshot() as journal:  # a new snapshot sees the write
+        (now,) = [a for a in journal.audited_accounts(alice) if a.currency == "USD"]
+    assert now.balance_minor == usd.balance_minor + 5
+
+
+def test_every_audit_of_a_busy_ledger_is_clean(store: SqlLedgerStore, clock: StepClock) -> None:
+    """Balances, heads and entries change between any two reads: the audit must still see
+    each account whole, as of one instant, and report nothing on an untouched ledger."""
+    write_journal(store, clock)
+    with Writer(store, clock) as writer:
+        overlapped = 0
+        for _ in range(AUDITS_UNDER_LOAD):
+            before = writer.batches
+            report = verify_journal(store, None)
+            overlapped += writer.batches > before
+            assert report.problems == (), [p.to_json() for p in report.problems]
+    assert overlapped > 0, "no batch committed while an audit ran: the test proved nothing"
+
+
+def test_a_tampered_amount_is_named_alone_while_writes_flow(
+        backend: Backend, store: SqlLedgerStore, clock: StepClock) -> None:
+    alice, bob = write_journal(store, clock)
+    seq, transaction_id = entry_of(backend.raw, bob, "USD", 1)  # the transfer in
+    with Writer(store, clock):
+        tamper(backend.raw, "UPDATE entries SET amount = amount + 100000 WHERE seq = ?", [seq])
+        reports = [verify_journal(store, None) for _ in range(AUDITS_UNDER_LOAD)]
+    for report in reports:
+        assert named(report, "chain_broken") == [(bob, "USD", seq, transaction_id)]
+        assert named(report, "unbalanced_transaction") == [(alice, "USD", None, transaction_id)]
+        # Only what the tampering broke: nothing on the accounts the writer kept changing.
+        assert {(p.code, p.account) for p in report.problems} == {
+            ("chain_broken", bob), ("balance_mismatch", bob), ("unbalanced_transaction", alice)}
 
 
 def cli_env(data_dir: Path) -> dict[str, str]:

@@ -322,15 +322,16 @@ def test_every_entry_is_chained_to_the_one_before_on_its_account(
     apply(store, clock, Transfer(user, other, 100, "USD", metadata=(("k", "v"),)))
     hold = place(store, clock, user, 200).change.hold
     apply(store, clock, CaptureHold(hold.id, user, 200, "USD"))
-    for account in store.audited_accounts(user):
-        entries = store.journal(account.account_id, account.currency, 0, 100)
-        assert len(entries) == 3
-        previous = GENESIS
-        for entry in entries:
-            assert entry.hash == chain_hash(previous, entry)
-            previous = entry.hash
-        assert account.head == previous
-    assert store.unbalanced_transactions(None, 10) == []
+    with store.journal_snapshot() as journal:
+        for account in journal.audited_accounts(user):
+            entries = journal.journal(account.account_id, account.currency, 0, 100)
+            assert len(entries) == 3
+            previous = GENESIS
+            for entry in entries:
+                assert entry.hash == chain_hash(previous, entry)
+                previous = entry.hash
+            assert account.head == previous
+        assert journal.unbalanced_transactions(None, 10) == []
 
 
 def test_holds_pages_newest_first_by_status(store: SqlLedgerStore, clock: StepClock) -> None:

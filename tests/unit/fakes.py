@@ -39,6 +39,7 @@ from wallet.service_layer.ports import (
     HistoryEntry,
     HistoryQuery,
     HoldQuery,
+    JournalSnapshot,
     LedgerBatch,
     LedgerStore,
     LogFull,
@@ -93,6 +94,21 @@ class FakeLedgerBatch(LedgerBatch):
         self.balances.update(accounts.balances)
         self.held.update(accounts.held)
         self.holds.update({hold.id: hold for hold in holds})
+
+
+class EmptyJournal(JournalSnapshot):
+    """A ledger with no account: what the fake store's snapshot shows."""
+
+    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        return []
+
+    def journal(
+        self, account_id: str, currency: str, after_seq: int, limit: int
+    ) -> list[JournalEntry]:
+        return []
+
+    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        return []
 
 
 class FakeLedgerStore(LedgerStore):
@@ -161,16 +177,10 @@ class FakeLedgerStore(LedgerStore):
                      key=lambda h: (h.expires_at, h.id))
         return due[:limit]
 
-    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
-        return []  # verification runs against the SQL store, whose chains it checks
-
-    def journal(
-        self, account_id: str, currency: str, after_seq: int, limit: int
-    ) -> list[JournalEntry]:
-        return []
-
-    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
-        return []
+    @contextmanager
+    def journal_snapshot(self) -> Iterator[JournalSnapshot]:
+        """Verification runs against the SQL store, whose chains it checks: nothing here."""
+        yield EmptyJournal()
 
     def history(self, query: HistoryQuery) -> list[HistoryEntry]:
         self.history_queries.append(query)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -11,7 +13,7 @@ from wallet.domain.errors import Forbidden
 from wallet.domain.journal import GENESIS, JournalEntry, chain_hash
 from wallet.service_layer import audit
 from wallet.service_layer.audit import verify_journal
-from wallet.service_layer.ports import AuditedAccount
+from wallet.service_layer.ports import AuditedAccount, JournalSnapshot
 
 from ..fakes import ALICE, OPERATOR, FakeLedgerStore, stack
 
@@ -44,8 +46,9 @@ def journal_of(account: str, amounts: list[int], currency: str = "USD") -> list[
     return chained(made)
 
 
-class JournalStore(FakeLedgerStore):
-    """Accounts with their journals as given, and whatever a test does to them after."""
+class JournalStore(FakeLedgerStore, JournalSnapshot):
+    """Accounts with their journals as given, and whatever a test does to them after. It is
+    its own snapshot, and notes every read made while no snapshot was open."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,6 +56,9 @@ class JournalStore(FakeLedgerStore):
         self.journals: dict[tuple[str, str], list[JournalEntry]] = {}
         self.unbalanced: list[tuple[str, int]] = []
         self.pages: list[tuple[str, int, int]] = []  # (account, after_seq, limit) read
+        self.snapshots = 0  # opened so far
+        self.snapshot_open = False
+        self.reads_outside: list[str] = []  # what was read with no snapshot open
 
     def add(self, account: str, entries: list[JournalEntry], currency: str = "USD",
             held: int = 0) -> None:
@@ -62,18 +68,35 @@ class JournalStore(FakeLedgerStore):
         self.accounts[account, currency] = AuditedAccount(account, currency, balance, held, head)
         self.journals[account, currency] = entries
 
+    @contextmanager
+    def journal_snapshot(self) -> Iterator[JournalSnapshot]:
+        assert not self.snapshot_open, "one snapshot at a time"
+        self.snapshots += 1
+        self.snapshot_open = True
+        try:
+            yield self
+        finally:
+            self.snapshot_open = False
+
     def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        self._note_read("accounts")
         return [a for a in self.accounts.values() if user_id in (None, a.account_id)]
 
     def journal(
         self, account_id: str, currency: str, after_seq: int, limit: int
     ) -> list[JournalEntry]:
+        self._note_read("journal")
         self.pages.append((account_id, after_seq, limit))
         rows = [e for e in self.journals[account_id, currency] if e.seq > after_seq]
         return rows[:limit]
 
     def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        self._note_read("unbalanced")
         return self.unbalanced[:limit]
+
+    def _note_read(self, what: str) -> None:
+        if not self.snapshot_open:
+            self.reads_outside.append(what)
 
 
 def codes(report: audit.AuditReport) -> list[tuple[str, str, int | None]]:
@@ -93,6 +116,13 @@ def test_a_clean_journal_has_no_problems_and_counts_what_it_checked(store: Journ
     report = verify_journal(store, None)
     assert report.to_json() == {"accountsChecked": 3, "entriesChecked": 7, "problems": []}
     assert report.clean
+
+
+def test_every_read_of_one_audit_comes_from_one_snapshot_closed_after(
+        store: JournalStore) -> None:
+    """Balances, heads and entries read as of one instant: on a busy ledger they agree."""
+    verify_journal(store, None)
+    assert (store.snapshots, store.reads_outside, store.snapshot_open) == (1, [], False)
 
 
 def test_one_user_is_checked_alone(store: JournalStore) -> None:

@@ -1,8 +1,9 @@
 """PostgreSQL: one ledger shared by several consumer processes.
 
 Connections come from a bounded pool. Reads run in autocommit, so each
-statement sees every commit before it. A write is one READ COMMITTED
-transaction that commits on exit; under PostgreSQL's default
+statement sees every commit before it; verification instead reads one
+snapshot, in a read-only transaction (`snapshot`). A write is one READ
+COMMITTED transaction that commits on exit; under PostgreSQL's default
 `synchronous_commit = on` the commit returns only once its WAL is flushed to
 disk, which is what lets a consumer acknowledge its batch.
 
@@ -220,6 +221,25 @@ class PostgresDialect(Dialect):
             with self._pool.connection() as connection, connection.cursor() as cursor:
                 yield cursor
         except psycopg.OperationalError as exc:  # pool timeouts and lost connections too
+            raise Unavailable("the database is unreachable or overloaded; retry") from exc
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Cursor]:
+        """REPEATABLE READ, READ ONLY: every statement reads the snapshot the first one took.
+
+        MVCC serves it from old row versions, so it takes no lock a batch waits
+        for, and a read-only transaction never fails to serialise. It holds one
+        pooled connection until exit. The reader must keep issuing statements:
+        idle between two for IDLE_IN_TRANSACTION_TIMEOUT_MS, the server ends it.
+        """
+        try:
+            with self._pool.connection() as connection, connection.transaction(), \
+                    connection.cursor() as cursor:
+                # The pool's connections BEGIN at READ COMMITTED (_configure); before any
+                # query a transaction may still choose its own level.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield cursor
+        except psycopg.OperationalError as exc:
             raise Unavailable("the database is unreachable or overloaded; retry") from exc
 
     @contextmanager

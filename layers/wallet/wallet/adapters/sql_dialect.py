@@ -79,6 +79,11 @@ class Dialect(abc.ABC):
         """A cursor for reads that see every committed write."""
 
     @abc.abstractmethod
+    def snapshot(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside one read-only transaction: every statement sees the one committed
+        state its first statement saw, and writers neither wait for it nor are seen by it."""
+
+    @abc.abstractmethod
     def write(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one transaction that commits durably on exit."""
 

@@ -17,13 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from wallet.adapters import sql_holds
+from wallet.adapters.sql_audit import SqlJournalSnapshot
 from wallet.adapters.sql_dialect import Column, Cursor, Dialect
 from wallet.adapters.sql_history import history_entry, history_statement, owner_clause
 from wallet.adapters.sql_migrations import USERS_ONLY, migrate
 from wallet.domain.commands import Envelope, kind_of
 from wallet.domain.events import CommandRejected, HoldUpdated, Outcome, TransactionCommitted
 from wallet.domain.holds import Hold
-from wallet.domain.journal import GENESIS, JournalEntry, link, metadata_of, metadata_text
+from wallet.domain.journal import GENESIS, link, metadata_of, metadata_text
 from wallet.domain.ledger import (
     SYSTEM_ACCOUNTS,
     BalanceKey,
@@ -36,10 +37,10 @@ from wallet.domain.ledger import (
 from wallet.service_layer.ports import (
     Accounts,
     Applied,
-    AuditedAccount,
     HistoryEntry,
     HistoryQuery,
     HoldQuery,
+    JournalSnapshot,
     LedgerBatch,
     LedgerStore,
     StoredHold,
@@ -59,8 +60,6 @@ _ENTRY_COLUMNS: tuple[Column, ...] = (
 _BALANCE_COLUMNS: tuple[Column, ...] = (
     ("account_id", "text"), ("currency", "text"), ("balance", "bigint"), ("held", "bigint"),
     ("head", "text"))
-_JOURNAL_NAMES = ("seq, transaction_id, account_id, currency, amount, balance_after, entry_type, "
-                  "counterparty, created_at, reference, metadata, hold_id, hash")
 # Every deposit debits system:deposits: one balance row for it would make every batch that
 # holds a deposit wait for the last one's commit. Each system account is split in this many
 # shard accounts ("system:deposits", "system:deposits:1", ...), each an exact account of its
@@ -148,39 +147,10 @@ class SqlLedgerStore(LedgerStore):
         with self._db.read() as cursor:
             return sql_holds.due(self._db, cursor, now, limit)
 
-    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
-        where, params = ("WHERE account_id = ?", [user_id]) if user_id is not None else ("", [])
-        with self._db.read() as cursor:
-            cursor.execute(self._db.sql(
-                f"SELECT account_id, currency, balance, held, head FROM balances {where} "
-                "ORDER BY account_id, currency"), params)
-            return [AuditedAccount(a, c, int(b), int(h), head)
-                    for a, c, b, h, head in cursor.fetchall()]
-
-    def journal(
-        self, account_id: str, currency: str, after_seq: int, limit: int
-    ) -> list[JournalEntry]:
-        with self._db.read() as cursor:
-            cursor.execute(self._db.sql(
-                f"SELECT {_JOURNAL_NAMES} FROM entries WHERE account_id = ? AND currency = ? "
-                "AND seq > ? ORDER BY seq LIMIT ?"), (account_id, currency, after_seq, limit))
-            return [JournalEntry(int(seq), t, a, c, int(m), int(b), kind, other, str(created),
-                                 reference, metadata, hold, digest)
-                    for seq, t, a, c, m, b, kind, other, created, reference, metadata, hold,
-                    digest in cursor.fetchall()]
-
-    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
-        where, params = "", []
-        if user_id is not None:
-            where = "WHERE transaction_id IN (SELECT transaction_id FROM entries " \
-                    "WHERE account_id = ?)"
-            params = [user_id]
-        with self._db.read() as cursor:
-            cursor.execute(self._db.sql(
-                f"SELECT transaction_id, SUM(amount) FROM entries {where} GROUP BY "
-                "transaction_id HAVING SUM(amount) <> 0 ORDER BY transaction_id LIMIT ?"),
-                [*params, limit])
-            return [(t, int(total)) for t, total in cursor.fetchall()]
+    @contextmanager
+    def journal_snapshot(self) -> Iterator[JournalSnapshot]:
+        with self._db.snapshot() as cursor:
+            yield SqlJournalSnapshot(self._db, cursor)
 
     def currencies(self, account_id: str | None) -> list[str]:
         where, params = owner_clause(account_id)

@@ -2,7 +2,8 @@
 
 `synchronous=FULL` makes each commit durable before it returns, which is what
 lets the consumer acknowledge a batch; batching amortises that fsync. Readers
-get one connection per thread, so WAL lets them run beside the writer.
+get one connection per thread, so WAL lets them run beside the writer; a
+snapshot (verification's reads) is one read transaction on that connection.
 """
 
 import sqlite3
@@ -95,6 +96,23 @@ class SQLiteDialect(Dialect):
             raise Unavailable("the database is busy; retry") from exc
         finally:
             cursor.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Cursor]:
+        """A deferred read transaction on this thread's connection: in WAL mode its first
+        read pins the snapshot every later read of it sees, and the writer goes on beside
+        it (the WAL grows past the pinned point until it ends, then checkpoints as usual)."""
+        connection = self._connection()
+        assert not connection.in_transaction, "a snapshot opens inside no other transaction"
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN DEFERRED")
+            yield cursor
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("the database is busy; retry") from exc
+        finally:
+            cursor.close()
+            connection.rollback()  # it wrote nothing: ending it releases the pinned snapshot
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:

@@ -13,6 +13,12 @@ entry after a hashed one is a break, since nothing but a rewrite makes one.
 
 Each kind of finding is reported once per account, at its first entry, so a
 single tampering reads as one line, not as every entry after it.
+
+Writes go on while it runs. Every read goes through one journal snapshot:
+balances, heads, entries and transaction sums all as one instant left them,
+so an account's balance and head always come with exactly the entries that
+produced them, and on a busy ledger only real tampering is reported. What
+commits after that instant is checked by the next run.
 """
 
 from collections.abc import Iterator
@@ -22,7 +28,7 @@ from typing import Any
 from wallet.domain.currencies import MINOR_UNIT_EXPONENTS
 from wallet.domain.journal import GENESIS, JournalEntry, chain_hash
 from wallet.domain.money import Currency, format_minor
-from wallet.service_layer.ports import AuditedAccount, LedgerStore
+from wallet.service_layer.ports import AuditedAccount, JournalSnapshot, LedgerStore
 
 JOURNAL_PAGE_SIZE = 1_000  # entries read per query: one page's memory, whatever the history
 PROBLEMS_MAX = 1_000  # problems reported; past it the report says it was capped
@@ -91,15 +97,21 @@ class _Findings:
 
 
 def verify_journal(store: LedgerStore, user_id: str | None) -> AuditReport:
-    """Checks every account of `user_id` (None: every account, system shards too)."""
+    """Checks every account of `user_id` (None: every account, system shards too), as of
+    the instant its snapshot was taken."""
+    with store.journal_snapshot() as journal:
+        return _verify(journal, user_id)
+
+
+def _verify(journal: JournalSnapshot, user_id: str | None) -> AuditReport:
     findings = _Findings()
     # One more than can be listed: if it comes back, the report says it was capped.
-    unbalanced = dict(store.unbalanced_transactions(user_id, PROBLEMS_MAX + 1))
+    unbalanced = dict(journal.unbalanced_transactions(user_id, PROBLEMS_MAX + 1))
     seen_in: dict[str, tuple[str, str]] = {}  # an unbalanced transaction's account, currency
-    accounts = store.audited_accounts(user_id)
+    accounts = journal.audited_accounts(user_id)
     entries = 0
     for account in accounts:
-        entries += _AccountCheck(account, findings, unbalanced, seen_in).run(store)
+        entries += _AccountCheck(account, findings, unbalanced, seen_in).run(journal)
     for transaction_id, total in unbalanced.items():
         findings.add(_unbalanced(transaction_id, total, seen_in.get(transaction_id), user_id))
     return AuditReport(len(accounts), entries, tuple(findings.problems), findings.capped)
@@ -128,9 +140,9 @@ class _AccountCheck:
         self._total = 0
         self._reported: set[str] = set()
 
-    def run(self, store: LedgerStore) -> int:
+    def run(self, journal: JournalSnapshot) -> int:
         count = 0
-        for entry in _entries(store, self._account):
+        for entry in _entries(journal, self._account):
             self._check(entry)
             count += 1
         self._check_totals()
@@ -207,11 +219,11 @@ class _AccountCheck:
         return f"{format_minor(minor, Currency(currency, exponent))} {currency}"
 
 
-def _entries(store: LedgerStore, account: AuditedAccount) -> Iterator[JournalEntry]:
+def _entries(journal: JournalSnapshot, account: AuditedAccount) -> Iterator[JournalEntry]:
     """Every entry of the account in chain order, JOURNAL_PAGE_SIZE at a time."""
     after_seq = 0
     while True:
-        page = store.journal(account.account_id, account.currency, after_seq, JOURNAL_PAGE_SIZE)
+        page = journal.journal(account.account_id, account.currency, after_seq, JOURNAL_PAGE_SIZE)
         for entry in page:
             assert entry.seq > after_seq, "the journal's pages move forward"
             after_seq = entry.seq

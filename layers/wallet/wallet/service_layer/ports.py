@@ -106,6 +106,26 @@ class AuditedAccount:
     head: str | None  # the hash of its newest entry; None before the chain existed
 
 
+class JournalSnapshot(abc.ABC):
+    """The ledger as one instant left it, for verification: every read sees the same
+    commits, whatever commits meanwhile, so an account's balance, head and entries agree."""
+
+    @abc.abstractmethod
+    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
+        """Every balances row of this user (None: of every account, system shards too)."""
+
+    @abc.abstractmethod
+    def journal(
+        self, account_id: str, currency: str, after_seq: int, limit: int
+    ) -> list[JournalEntry]:
+        """One account's entries (`account_id` as stored) in chain order, after `after_seq`."""
+
+    @abc.abstractmethod
+    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
+        """(transaction id, sum of its postings) for committed transactions whose postings do
+        not sum to zero, among this user's (None: all)."""
+
+
 class LedgerBatch(abc.ABC):
     """One database transaction of the consumer: read what a batch needs, then write it."""
 
@@ -159,19 +179,9 @@ class LedgerStore(abc.ABC):
         """Active holds past their expiry, soonest first: what a sweeper expires."""
 
     @abc.abstractmethod
-    def audited_accounts(self, user_id: str | None) -> list[AuditedAccount]:
-        """Every balances row of this user (None: of every account, system shards too)."""
-
-    @abc.abstractmethod
-    def journal(
-        self, account_id: str, currency: str, after_seq: int, limit: int
-    ) -> list[JournalEntry]:
-        """One account's entries (`account_id` as stored) in chain order, after `after_seq`."""
-
-    @abc.abstractmethod
-    def unbalanced_transactions(self, user_id: str | None, limit: int) -> list[tuple[str, int]]:
-        """(transaction id, sum of its postings) for committed transactions whose postings do
-        not sum to zero, among this user's (None: all)."""
+    def journal_snapshot(self) -> AbstractContextManager[JournalSnapshot]:
+        """Reads of one committed state until exit, which ends them. Writers are neither
+        blocked nor seen meanwhile; the reads page, so memory does not grow with history."""
 
     @abc.abstractmethod
     def currencies(self, account_id: str | None) -> list[str]:
