@@ -31,6 +31,8 @@ describe('describeError', () => {
 
   it('words the hold codes without a context', () => {
     expect(describeError(err(409, 'hold_not_active'))).toBe('This hold is no longer active: it was captured, voided or has expired.')
+    expect(describeError(err(422, 'unprocessable_command'))).toMatch(/nothing of it was applied/)
+    expect(describeError(err(410, 'outcome_unknown'))).toMatch(/Submit it again: it will be applied at most once/)
     expect(describeError(err(422, 'amount_exceeds_hold'))).toBe('Not allowed: a capture cannot be more than its hold.')
   })
 

@@ -64,6 +64,10 @@ export function describeError(error: unknown, context?: OperationContext): strin
       return 'This hold is no longer active: it was captured, voided or has expired.'
     case 'amount_exceeds_hold':
       return 'Not allowed: a capture cannot be more than its hold.'
+    case 'unprocessable_command':
+      return 'The wallet could not apply this operation, and nothing of it was applied. It has been set aside for support; submitting it again will not help.'
+    case 'outcome_unknown':
+      return 'The wallet lost track of this operation before applying it. Submit it again: it will be applied at most once.'
     default:
       return error.message || `The server answered with an error (HTTP ${error.status}).`
   }

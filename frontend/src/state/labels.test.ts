@@ -4,7 +4,7 @@ import {
 } from './labels'
 
 describe('validateReference', () => {
-  it('accepts 1 to 128 printable characters, trimmed, and nothing at all', () => {
+  it('accepts 1 to 128 characters of text, trimmed, and nothing at all', () => {
     expect(validateReference('')).toBeNull()
     expect(validateReference('  order 42/é ')).toBeNull()
     expect(validateReference('x'.repeat(128))).toBeNull()
@@ -13,9 +13,15 @@ describe('validateReference', () => {
 
   it('refuses what the server would', () => {
     expect(validateReference('x'.repeat(129))).toMatch(/at most 128/)
-    expect(validateReference('a\tb')).toMatch(/printable/)
-    expect(validateReference('a\u00a0b')).toMatch(/printable/) // a no-break space is not printable to Python
-    expect(validateReference('a\u200bb')).toMatch(/printable/)
+    expect(validateReference('a\tb')).toMatch(/control characters/)
+    expect(validateReference('a\u0000b')).toMatch(/control characters/)
+    expect(validateReference('a\u0085b')).toMatch(/control characters/)
+    expect(validateReference('a\udfffb')).toMatch(/broken characters/) // a lone surrogate
+  })
+
+  it('keeps what the server keeps: emoji joiners, no-break spaces, any script', () => {
+    expect(validateReference('👩\u200d💻 a\u00a0b')).toBeNull()
+    expect(validateReference('请款 #7')).toBeNull()
   })
 })
 
@@ -33,6 +39,8 @@ describe('validateMetadata', () => {
     expect(validateMetadata([{ key: 'k', value: '1' }, { key: 'k', value: '2' }])).toEqual({ error: 'Metadata row 2: the key k is already used.' })
     expect(validateMetadata([{ key: 'k', value: 'v'.repeat(257) }])).toEqual({ error: expect.stringMatching(/at most 256/) })
     expect(validateMetadata([{ key: 'k', value: 'v'.repeat(256) }])).toHaveProperty('metadata')
+    expect(validateMetadata([{ key: 'k', value: 'line\nbreak' }])).toEqual({ error: expect.stringMatching(/^Metadata row 1: a value may not contain control/) })
+    expect(validateMetadata([{ key: 'k', value: '\ud800' }])).toHaveProperty('error')
   })
 
   it('allows at most 16 keys', () => {

@@ -8,9 +8,10 @@ export const REFERENCE_LENGTH_MAX = 128
 export const METADATA_KEYS_MAX = 16
 export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,40}$/
 export const METADATA_VALUE_LENGTH_MAX = 256
-// Python's str.isprintable: no control, format, private-use, unassigned or
-// separator characters, except the ordinary space.
-const PRINTABLE = /^(?:[^\p{C}\p{Z}]| )+$/u
+// The server's one text rule (domain/text.py): no control character (category
+// Cc) and no lone surrogate; anything else, emoji joiners included, is text.
+const TEXT = /^[^\p{Cc}\p{Cs}]*$/u
+const NOT_TEXT = 'control characters (tabs, line breaks) or broken characters'
 
 /** One row of a metadata editor; a row left blank is ignored. */
 export interface MetadataPair {
@@ -30,7 +31,7 @@ export function validateReference(reference: string): string | null {
   const text = reference.trim()
   if (text === '') return null
   if (length(text) > REFERENCE_LENGTH_MAX) return `Reference may have at most ${REFERENCE_LENGTH_MAX} characters.`
-  if (!PRINTABLE.test(text)) return 'Reference may only use printable characters (no tabs or line breaks).'
+  if (!TEXT.test(text)) return `Reference may not contain ${NOT_TEXT}.`
   return null
 }
 
@@ -47,6 +48,7 @@ export function validateMetadata(pairs: readonly MetadataPair[]): MetadataCheck 
     if (!METADATA_KEY.test(key)) return { error: `${row}: a key is 1 to 40 of A-Z a-z 0-9 _ . -` }
     if (key in metadata) return { error: `${row}: the key ${key} is already used.` }
     if (length(pair.value) > METADATA_VALUE_LENGTH_MAX) return { error: `${row}: a value may have at most ${METADATA_VALUE_LENGTH_MAX} characters.` }
+    if (!TEXT.test(pair.value)) return { error: `${row}: a value may not contain ${NOT_TEXT}.` }
     metadata[key] = pair.value
   }
   if (Object.keys(metadata).length > METADATA_KEYS_MAX) return { error: `Metadata may have at most ${METADATA_KEYS_MAX} keys.` }

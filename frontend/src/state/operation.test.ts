@@ -111,6 +111,8 @@ describe('idempotency keys', () => {
     expect(outcomeUnknown(new NetworkError())).toBe(true)
     expect(outcomeUnknown(new StillPendingError('x'))).toBe(true)
     expect(outcomeUnknown(new ApiError(503, { code: 'unavailable', message: '' }))).toBe(true)
+    expect(outcomeUnknown(new ApiError(410, { code: 'outcome_unknown', message: '' }))).toBe(true)
+    expect(outcomeUnknown(new ApiError(422, { code: 'unprocessable_command', message: '' }))).toBe(false)
     expect(outcomeUnknown(new ApiError(422, { code: 'insufficient_funds', message: '' }))).toBe(false)
     expect(outcomeUnknown(new ApiError(400, { code: 'validation_error', message: '' }))).toBe(false)
   })

@@ -181,5 +181,7 @@ export function newIdempotencyKey(cryptoImpl: Pick<Crypto, 'getRandomValues'> & 
 /** Whether a failed attempt's outcome is unknown, so that retrying it must reuse its key. */
 export function outcomeUnknown(error: unknown): boolean {
   if (error instanceof NetworkError || error instanceof StillPendingError) return true
-  return error instanceof ApiError && error.code === 'unavailable'
+  // outcome_unknown: a 202's Location whose command was lost before it was stored; the
+  // server asks for a retry under the same key, which applies it at most once.
+  return error instanceof ApiError && (error.code === 'unavailable' || error.code === 'outcome_unknown')
 }
