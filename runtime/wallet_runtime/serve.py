@@ -103,6 +103,7 @@ def start_consuming(
     poller = Poller(container.source, consumer, container.config.batch_size_max,
                     container.dead_letters)
     container.metrics.watch_lag(container.source.lag)
+    container.metrics.watch_stall(container.consumer.stalled_s)
     poller.start()
     sweeps = SweepLoop(container.sweep_holds)
     sweeps.start()
@@ -147,10 +148,13 @@ async def _listening(app: web.Application, config: Config, host: str, port: int,
 
 
 async def _metrics_listener(runtime: LocalRuntime, config: Config) -> web.AppRunner:
-    """The unauthenticated /metrics, on WALLET_METRICS_HOST:PORT; printed before the banner."""
+    """The unauthenticated /metrics and /healthz, on WALLET_METRICS_HOST:PORT, printed before
+    the banner: a consumer, which serves no API, is probed for readiness here."""
     assert config.metrics_port is not None
-    runner = await _listening(metrics_application(runtime.container.metrics.registry), config,
-                              config.metrics_host, config.metrics_port, "WALLET_METRICS_PORT")
+    app = metrics_application(runtime.container.metrics.registry)
+    app.router.add_get("/healthz", runtime.health)
+    runner = await _listening(app, config, config.metrics_host, config.metrics_port,
+                              "WALLET_METRICS_PORT")
     port = runner.addresses[0][1]
     _say(f"{METRICS_LISTENING} http://{config.metrics_host}:{port}{METRICS_PATH}")
     return runner

@@ -60,7 +60,7 @@ class LocalRuntime:
             app.on_startup.append(self._start_relay)
             app.on_shutdown.append(self._close_sockets)
         instrument(app, self.container, self.sockets.__len__)  # /metrics: before the catch-all
-        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/healthz", self.health)
         app.router.add_route("*", "/{tail:.*}", self._unrouted)
         return app
 
@@ -95,7 +95,7 @@ class LocalRuntime:
     async def _close_sockets(self, app: web.Application) -> None:
         await self.sockets.close_all()
 
-    async def _health(self, request: web.Request) -> web.StreamResponse:
+    async def health(self, request: web.Request) -> web.StreamResponse:
         """Ready means the ledger answers, and the consumer this process runs, if any, is not
         stalled: commands waiting with none applied for WALLET_LEDGER_STALL_S."""
         loop = asyncio.get_running_loop()

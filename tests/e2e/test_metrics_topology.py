@@ -86,6 +86,16 @@ def test_the_consumers_report_lag_for_the_partitions_they_hold(topology: Topolog
     assert not partitions("consumer-1") & partitions("consumer-2")  # each holds its own
 
 
+def test_a_consumer_is_probed_for_readiness_on_its_metrics_listener(topology: Topology) -> None:
+    """A consumer serves no API: its metrics listener answers /healthz, stall included."""
+    for name in ("consumer-1", "consumer-2"):
+        health = metrics_url(topology, name).removesuffix("/metrics") + "/healthz"
+        answer = httpx.get(health, timeout=10)
+        assert (answer.status_code, answer.json()) == (200, {"status": "ok"}), answer.text
+        _, samples = scrape(metrics_url(topology, name))
+        assert sample(samples, "wallet_ledger_stalled_seconds") == 0
+
+
 def test_a_gateway_api_port_answers_metrics_to_operators_only(topology: Topology) -> None:
     gateway = topology.gateways[1]
     assert httpx.get(f"{gateway}/metrics", timeout=10).status_code == 401

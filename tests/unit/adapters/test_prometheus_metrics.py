@@ -53,6 +53,14 @@ def test_waiters_in_flight_are_read_at_scrape_time() -> None:
     assert value(metrics, "wallet_waiters_in_flight") == 5
 
 
+def test_a_stall_is_read_at_scrape_time_and_is_0_where_nothing_is_consumed() -> None:
+    metrics, stalled_s = PrometheusMetrics(), [0.0]
+    assert value(metrics, "wallet_ledger_stalled_seconds") == 0
+    metrics.watch_stall(lambda: stalled_s[0])
+    stalled_s[0] = 42.5
+    assert value(metrics, "wallet_ledger_stalled_seconds") == 42.5
+
+
 def test_lag_is_per_partition_and_sampled_at_most_once_per_interval() -> None:
     now, calls = [100.0], []
 

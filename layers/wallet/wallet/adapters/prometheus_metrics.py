@@ -49,6 +49,9 @@ class PrometheusMetrics(Metrics):
             "rate_limited, by the kind of bucket that was empty.", ["bucket"], registry=into)
         self._waiters = Gauge("wallet_waiters_in_flight",
                               "Write requests waiting for their outcome.", registry=into)
+        self._stalled = Gauge(
+            "wallet_ledger_stalled_seconds", "How long commands have waited in this consumer "
+            "with none applied; 0 while batches apply.", registry=into)
         self._lag = _SampledLag(clock)
         into.register(self._lag)
 
@@ -73,6 +76,9 @@ class PrometheusMetrics(Metrics):
 
     def watch_lag(self, lag: LagSource) -> None:
         self._lag.watch(lag)
+
+    def watch_stall(self, stalled_s: Callable[[], float]) -> None:
+        self._stalled.set_function(stalled_s)
 
 
 class _SampledLag(Collector):

@@ -399,5 +399,9 @@ class Metrics:
         """`lag` gives records not yet applied per partition; it is sampled, not pushed."""
         return None
 
+    def watch_stall(self, stalled_s: Callable[[], float]) -> None:
+        """`stalled_s` gives how long commands have waited with none applied; read on scrape."""
+        return None
+
 
 NO_METRICS = Metrics()
