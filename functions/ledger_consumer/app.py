@@ -14,8 +14,12 @@ The event source (Lambda's Kafka event source mapping on AWS, `wallet
 bridge` on the emulator, the poller locally) commits up to it, redelivers
 from it, and after its bounded retries sends it to `<topic>.dlq`.
 
-Any other failure (the database is down) raises on purpose: the event source
-then retries the whole batch and commits no offset.
+A command that decodes but raises while applied is isolated by the consumer
+itself: it dead-letters the record and records the command's rejection
+(`unprocessable_command`), and the rest of the batch commits.
+
+Only the database's outage (`Unavailable`) raises, on purpose: the event
+source then retries the whole batch and commits no offset.
 """
 
 from typing import Any
