@@ -69,6 +69,8 @@ class Sockets:
         if self._sweeper is not None:
             self._sweeper.cancel()
         for connection_id, entry in list(self._open.items()):
+            if not entry.socket.prepared:
+                continue  # no 101 yet, so nothing to close: its handler removes it either way
             await entry.socket.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
             self.close(connection_id)  # and let its drain task end
 

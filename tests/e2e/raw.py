@@ -7,6 +7,7 @@ the bytes a test names, when it names them, from the source address it names
 
 import json
 import socket
+import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,13 +74,16 @@ def read_answer(sock: socket.socket) -> Answer:
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    status = int(status_line.split(" ")[1])
+    if status == 101:
+        return Answer(status, headers, b"")  # no body: the upgraded protocol follows
     length = int(headers.get("content-length", RESPONSE_BYTES_MAX))
     while len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:
             break
         body += chunk
-    return Answer(int(status_line.split(" ")[1]), headers, body[:length])
+    return Answer(status, headers, body[:length])
 
 
 def exchange(server: Server, pieces: Iterable[bytes], pause_s: float = PIECE_PAUSE_S,
@@ -87,6 +91,12 @@ def exchange(server: Server, pieces: Iterable[bytes], pause_s: float = PIECE_PAU
     with connect(server, source) as sock:
         send_pieces(sock, pieces, pause_s)
         return read_answer(sock)
+
+
+def reset(sock: socket.socket) -> None:
+    """Closes with a TCP reset, as a crashed client or a middlebox does, not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 def is_closed(sock: socket.socket) -> bool:

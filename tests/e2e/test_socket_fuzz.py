@@ -7,19 +7,35 @@ Whatever it sends, the server answers no 5xx, never hangs, never shows a
 traceback, answers every error in the JSON envelope (the dashboard's HTML and
 file routes aside), and is healthy afterwards. Hypothesis runs derandomized
 with a fixed number of examples, so the pass is the same on every run.
+
+A second pass does the same to the websocket handshake: upgrade requests with
+a valid token, well-formed or not, sent whole, cut short, or dropped before or
+after the 101. Whatever happens, the user's websocket slots are all free
+again, a refusal is one WARNING line, and nothing logs an error.
 """
 
+import asyncio
+import base64
 import contextlib
 import gzip
 import json
 import zlib
+from collections.abc import Callable, Iterator
+from itertools import combinations
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from hypothesis import HealthCheck, event, given, settings
+import pytest
+import websockets
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.e2e.raw import connect, read_answer, request_head
-from tests.e2e.server import Server, token
+from tests.e2e.conftest import Engine
+from tests.e2e.raw import Answer, connect, read_answer, request_head, reset
+from tests.e2e.scrape import sample, scrape
+from tests.e2e.server import Server, auth, token, unique, wait_until
+from tests.e2e.test_websocket import ws_url
 
 EXAMPLES = 400
 READ_TIMEOUT_S = 8.0  # above nothing the server waits for: the pass never lies about length
@@ -143,3 +159,195 @@ def test_the_server_is_healthy_after_the_fuzz_pass(server: Server) -> None:
     with connect(server) as sock:
         sock.sendall(request_head("GET", "/healthz", {}))
         assert read_answer(sock).status == 200
+
+
+# The websocket handshake. Each example is one user's: afterwards that user must be able to
+# open every one of their slots, so a single leaked slot fails it.
+SLOTS_PER_USER = 16  # WALLET_WEBSOCKETS_PER_USER_MAX, set explicitly on the handshake server
+HANDSHAKE_EXAMPLES = 200
+SLOTS_FREE_TIMEOUT_S = 5.0  # a dropped socket's slot is free once the server saw it go
+REFUSED_AT_THE_EDGE = "request refused at the edge"
+HANDSHAKE_DROPPED = "websocket handshake dropped"
+WELL_FORMED = {"Upgrade": "websocket", "Connection": "Upgrade",
+               "Sec-WebSocket-Key": base64.b64encode(b"sixteen bytes ok").decode(),
+               "Sec-WebSocket-Version": "13"}
+# What a client may get wrong, header by header; None leaves the header out. Each of these
+# is refused on its own (aiohttp also takes versions 7 and 8).
+MISTAKES: dict[str, list[str | None]] = {
+    "Upgrade": [None, "", "h2c", "websocket2"],
+    "Connection": [None, "keep-alive", "close"],
+    "Sec-WebSocket-Key": [None, "", base64.b64encode(b"short").decode(), "not base64!"],
+    "Sec-WebSocket-Version": [None, "", "12", "x"]}
+WRONG_TOGETHER = [*combinations(sorted(MISTAKES), 1), *combinations(sorted(MISTAKES), 2)]
+BODY_SENT_BYTES, BODY_DECLARED_BYTES = 8, 64  # a body cut short: the head is whole
+
+
+def upgrade_request(user: str, headers: dict[str, str], body_bytes: int = 0) -> bytes:
+    if body_bytes:
+        headers = {**headers, "Content-Length": str(BODY_DECLARED_BYTES)}
+    return request_head("GET", f"/ws?token={token(user)}", headers) + b"x" * body_bytes
+
+
+def whole(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    """Sends it all and reads the answer; a client that got its 101 then closes (a FIN)."""
+    with connect(server) as sock:
+        sock.sendall(upgrade_request(user, headers))
+        return read_answer(sock)
+
+
+def reset_after_the_101(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    sock = connect(server)
+    sock.sendall(upgrade_request(user, headers))
+    answer = read_answer(sock)
+    reset(sock)
+    return answer
+
+
+def closed_before_the_101(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    with connect(server) as sock:
+        sock.sendall(upgrade_request(user, headers))
+    return None
+
+
+def reset_before_the_101(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    sock = connect(server)
+    sock.sendall(upgrade_request(user, headers))
+    reset(sock)
+    return None
+
+
+def head_cut_short(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    with connect(server) as sock:
+        sock.sendall(upgrade_request(user, headers).removesuffix(b"\r\n"))
+    return None
+
+
+def body_cut_short(server: Server, user: str, headers: dict[str, str]) -> Answer | None:
+    with connect(server) as sock:
+        sock.sendall(upgrade_request(user, headers, BODY_SENT_BYTES))
+    return None
+
+
+Delivery = Callable[[Server, str, dict[str, str]], Answer | None]
+DELIVERIES: dict[str, Delivery] = {delivery.__name__: delivery for delivery in (
+    whole, reset_after_the_101, closed_before_the_101, reset_before_the_101, head_cut_short,
+    body_cut_short)}
+DROPPED = {name: delivery for name, delivery in DELIVERIES.items() if name != "whole"}
+REFUSED = {"a plain GET": {},
+           "Upgrade: h2c": {**WELL_FORMED, "Upgrade": "h2c"},
+           "Sec-WebSocket-Version: 12": {**WELL_FORMED, "Sec-WebSocket-Version": "12"},
+           "no Sec-WebSocket-Key": {name: value for name, value in WELL_FORMED.items()
+                                    if name != "Sec-WebSocket-Key"}}
+
+
+@pytest.fixture(scope="module")
+def handshakes(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of their own, so that its log lines and its open sockets are theirs alone."""
+    with engine.environment() as env:
+        running = Server(Path(tmp_path_factory.mktemp("handshakes")), {
+            **env, "WALLET_WEBSOCKETS_PER_USER_MAX": str(SLOTS_PER_USER)}).start()
+        yield running
+        running.stop()
+
+
+async def _every_slot_opens(server: Server, user: str) -> bool:
+    """Opens all of the user's slots at once, then closes them; False if one is refused."""
+    async with contextlib.AsyncExitStack() as sockets:
+        try:
+            for _ in range(SLOTS_PER_USER):
+                await sockets.enter_async_context(websockets.connect(ws_url(server, token(user))))
+        except websockets.InvalidStatus as refused:
+            assert refused.response.status_code == 429, refused.response  # the user's cap
+            return False
+    return True
+
+
+def open_sockets(server: Server) -> float | None:
+    """The runtime's table of sockets, as its metric reports it."""
+    return sample(scrape(f"{server.url}/metrics", auth("ops", "operator"))[1],
+                  "wallet_websockets_open")
+
+
+def assert_every_slot_free(server: Server, user: str) -> None:
+    """The relay holds none of the user's slots, and the runtime no socket: the server is
+    this section's alone, so its every socket is closed again."""
+    wait_until(lambda: asyncio.run(_every_slot_opens(server, user)),
+               timeout_s=SLOTS_FREE_TIMEOUT_S, interval_s=0.05)
+    wait_until(lambda: open_sockets(server) == 0, timeout_s=SLOTS_FREE_TIMEOUT_S)
+
+
+def log_records_since(server: Server, offset: int) -> list[dict[str, Any]]:
+    """The JSON log lines after `offset`, with none at ERROR and no traceback among them."""
+    text = server.logs()[offset:]
+    assert "Traceback" not in text, text[-3000:]
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert not [record for record in records if record["level"] in ("ERROR", "CRITICAL")]
+    return records
+
+
+def warnings_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [record for record in records if record["level"] == "WARNING"]
+
+
+@st.composite
+def upgrade_headers(draw: st.DrawFn) -> tuple[dict[str, str], bool]:
+    """Well-formed as often as not, else one or two headers wrong; and whether well-formed."""
+    right = {"Upgrade": draw(st.sampled_from(["websocket", "WebSocket"])),
+             "Connection": draw(st.sampled_from(["Upgrade", "keep-alive, upgrade"])),
+             "Sec-WebSocket-Key": base64.b64encode(draw(st.binary(min_size=16, max_size=16)))
+             .decode(),
+             "Sec-WebSocket-Version": "13"}
+    wrong = () if draw(st.booleans()) else draw(st.sampled_from(WRONG_TOGETHER))
+    headers = {name: draw(st.sampled_from(MISTAKES[name])) if name in wrong else value
+               for name, value in right.items()}
+    return {name: value for name, value in headers.items() if value is not None}, not wrong
+
+
+# No shrinking: an example is one request already, and each failing one waits out
+# SLOTS_FREE_TIMEOUT_S, so shrinking would outlast the test's timeout.
+@settings(max_examples=HANDSHAKE_EXAMPLES, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow])
+@given(handshake=upgrade_headers(), delivery=st.sampled_from(sorted(DELIVERIES)))
+def test_generated_handshakes_leave_every_slot_free(
+        handshakes: Server, handshake: tuple[dict[str, str], bool], delivery: str) -> None:
+    (headers, well_formed), user, offset = handshake, unique(), len(handshakes.logs())
+    note(f"{delivery}: {headers}")  # without the shrink phase, hypothesis prints no arguments
+    answer = DELIVERIES[delivery](handshakes, user, headers)
+    event(f"{delivery}, {'well-formed' if well_formed else 'refused'}")
+    if answer is not None:
+        assert answer.status == (101 if well_formed else 400), answer
+        if answer.status == 400:
+            assert answer.error_code() == "bad_request"
+    assert_every_slot_free(handshakes, user)
+    warned = warnings_of(log_records_since(handshakes, offset))
+    if answer is not None and answer.status == 400:
+        assert [record["msg"] for record in warned] == [REFUSED_AT_THE_EDGE], warned
+    assert len(warned) <= 1, warned
+    assert {record["msg"] for record in warned} <= {REFUSED_AT_THE_EDGE, HANDSHAKE_DROPPED}
+
+
+@pytest.mark.parametrize("headers", REFUSED.values(), ids=REFUSED)
+def test_refused_upgrades_take_no_slot_and_log_one_warning_each(
+        handshakes: Server, headers: dict[str, str]) -> None:
+    user, offset = unique(), len(handshakes.logs())
+    for _ in range(SLOTS_PER_USER + 1):  # one more than the slots: leaks would take them all
+        answer = whole(handshakes, user, headers)
+        assert answer is not None and answer.status == 400, answer
+        assert answer.error_code() == "bad_request"
+    assert_every_slot_free(handshakes, user)
+    warned = warnings_of(log_records_since(handshakes, offset))
+    assert len(warned) == SLOTS_PER_USER + 1, warned
+    assert all(record["msg"] == REFUSED_AT_THE_EDGE and record["path"] == "/ws"
+               for record in warned), warned
+
+
+@pytest.mark.parametrize("delivery", DROPPED.values(), ids=DROPPED)
+def test_dropped_handshakes_free_their_slots_and_log_no_error(
+        handshakes: Server, delivery: Delivery) -> None:
+    user, offset = unique(), len(handshakes.logs())
+    for _ in range(SLOTS_PER_USER + 1):
+        delivery(handshakes, user, WELL_FORMED)
+    assert_every_slot_free(handshakes, user)
+    warned = warnings_of(log_records_since(handshakes, offset))
+    assert len(warned) <= SLOTS_PER_USER + 1, warned  # one at most per handshake
+    assert {record["msg"] for record in warned} <= {HANDSHAKE_DROPPED}, warned
